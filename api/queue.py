@@ -1,0 +1,70 @@
+"""The producer side of the task queue: the only place the API talks to Celery.
+
+The API never imports ``worker``; it sends tasks by name. Task and queue names
+are constants here and the worker registers its tasks under the same names.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from api.config import get_settings
+from api.db.session import defer
+
+QUEUE_TRAINING = "training"
+QUEUE_INFERENCE = "inference"
+QUEUE_WEBHOOKS = "webhooks"
+QUEUE_MAINTENANCE = "inference"  # the reaper is short; it rides the inference queue
+
+TASK_RUN_TRAINING = "tasador.jobs.run_training"
+TASK_RUN_BATCH_INFERENCE = "tasador.jobs.run_batch_inference"
+TASK_DELIVER_WEBHOOK = "tasador.webhooks.deliver"
+TASK_REAP_JOBS = "tasador.jobs.reap"
+
+_lock = threading.Lock()
+_producer: Celery | None = None
+
+
+def producer() -> Celery:
+    """A Celery app used only to publish messages (created on first use)."""
+    global _producer
+    if _producer is None:
+        with _lock:
+            if _producer is None:
+                settings = get_settings()
+                app = Celery("tasador-producer", broker=settings.broker_url)
+                app.conf.update(
+                    task_serializer="json",
+                    accept_content=["json"],
+                    broker_transport_options=broker_transport_options(),
+                    broker_connection_retry_on_startup=True,
+                )
+                _producer = app
+    return _producer
+
+
+def broker_transport_options() -> dict[str, Any]:
+    """Shared by producer and worker: redelivery must wait past the hard limit."""
+    settings = get_settings()
+    longest = max(settings.training_time_limit, settings.inference_time_limit)
+    return {"visibility_timeout": longest + 600}
+
+
+def send(task_name: str, args: list[Any], queue: str, countdown: float | None = None) -> None:
+    producer().send_task(task_name, args=args, queue=queue, countdown=countdown)
+
+
+def defer_send(
+    session: Session, task_name: str, args: list[Any], queue: str, countdown: float | None = None
+) -> None:
+    """Send a task once ``session`` has committed (never before, never on rollback)."""
+    defer(session, lambda: send(task_name, args, queue, countdown))
+
+
+def reset_producer() -> None:
+    global _producer
+    _producer = None
