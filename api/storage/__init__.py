@@ -1,0 +1,43 @@
+"""Object storage: one interface, an S3 backend and a local-directory backend.
+
+Everything is addressed by ``s3://bucket/key``. Import from here::
+
+    from api.storage import get_store, ensure_readable, ObjectNotFound
+"""
+
+from api.storage.base import ObjectInfo, ObjectStore
+from api.storage.errors import (
+    AccessDenied,
+    InvalidUri,
+    ObjectNotFound,
+    StorageError,
+    StorageFailure,
+    StorageUnavailable,
+)
+from api.storage.factory import build_store, ensure_readable, get_store, reset_store
+from api.storage.files import open_input, open_output
+from api.storage.local import LocalStore
+from api.storage.s3 import S3Store
+from api.storage.uri import ObjectAddress, is_uri, parse_uri
+
+__all__ = [
+    "AccessDenied",
+    "InvalidUri",
+    "LocalStore",
+    "ObjectAddress",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "S3Store",
+    "StorageError",
+    "StorageFailure",
+    "StorageUnavailable",
+    "build_store",
+    "ensure_readable",
+    "get_store",
+    "is_uri",
+    "open_input",
+    "open_output",
+    "parse_uri",
+    "reset_store",
+]

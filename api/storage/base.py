@@ -1,0 +1,103 @@
+"""The object-store interface both backends implement.
+
+Callers (upload handling, training and batch jobs, the model registry, the
+offline CLI) program against :class:`ObjectStore` only; the backend is chosen by
+settings in :mod:`api.storage.factory`. Large objects go through
+:meth:`open_read`/:meth:`open_write`, which stream in chunks, so memory use does
+not grow with the file size.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from api.storage.errors import ObjectNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What :meth:`ObjectStore.head` reports about an object.
+
+    ``etag`` is a change detector, not a content hash: S3's ETag (an MD5 only for
+    single-part uploads) or, on the local backend, size and modification time.
+    Compare it for equality only.
+    """
+
+    uri: str
+    size: int
+    etag: str
+
+
+class ObjectStore(abc.ABC):
+    """Objects addressed by ``s3://bucket/key``, whatever the backend."""
+
+    #: The service's own bucket, if the store was built for one; the bucket
+    #: :meth:`readiness_check` probes.
+    bucket: str | None = None
+
+    @abc.abstractmethod
+    def open_read(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        """A binary, read-only, forward-only stream of the object.
+
+        The stream supports ``read``/``read1``/``readinto``/``readline`` so that
+        ``io.TextIOWrapper`` and ``pandas.read_csv(..., chunksize=...)`` consume it
+        incrementally. Raises :class:`ObjectNotFound` on entry when it is missing.
+        """
+
+    @abc.abstractmethod
+    def open_write(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        """A binary writable that publishes the object only on a clean exit.
+
+        If the ``with`` block raises, nothing becomes visible at ``uri`` (an
+        existing object there is left untouched) and the exception propagates.
+        Closing the stream early (e.g. through a ``TextIOWrapper``) does not
+        publish; leaving the ``with`` block does.
+        """
+
+    @abc.abstractmethod
+    def head(self, uri: str) -> ObjectInfo:
+        """Size and etag of the object; :class:`ObjectNotFound` when missing."""
+
+    @abc.abstractmethod
+    def delete(self, uri: str) -> None:
+        """Remove the object. Deleting a missing key is not an error (as on S3);
+        a missing bucket is."""
+
+    @abc.abstractmethod
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create the bucket when it does not exist yet (standalone mode, tests)."""
+
+    @abc.abstractmethod
+    def readiness_check(self) -> str | None:
+        """``None`` when the store answers and its bucket exists, else a short reason."""
+
+    def exists(self, uri: str) -> bool:
+        """Whether the object exists. A missing bucket still raises, because it is
+        a configuration problem rather than an absent object."""
+        try:
+            self.head(uri)
+        except ObjectNotFound as exc:
+            if isinstance(exc.details, dict) and exc.details.get("bucket_missing"):
+                raise
+            return False
+        return True
+
+    def put_bytes(self, uri: str, data: bytes) -> None:
+        """Store a small object (artifacts, manifests) in one call."""
+        with self.open_write(uri) as out:
+            out.write(data)
+
+    def get_bytes(self, uri: str) -> bytes:
+        """Read a small object whole. Use :meth:`open_read` for datasets."""
+        with self.open_read(uri) as src:
+            return src.read()
+
+    def iter_chunks(self, uri: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+        """The object as a sequence of byte chunks (e.g. to hash or copy it)."""
+        with self.open_read(uri) as src:
+            while chunk := src.read(chunk_bytes):
+                yield chunk

@@ -1,0 +1,85 @@
+"""The process-wide store chosen by settings, and the bucket allow-list.
+
+The store is cached per process *and* per pid: a Celery prefork child inherits
+its parent's memory, and sharing a boto3 connection pool across a fork would
+mix two processes' traffic on one socket.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from api.config import Settings, get_settings
+from api.storage.base import ObjectStore
+from api.storage.errors import AccessDenied
+from api.storage.local import LocalStore
+from api.storage.s3 import S3Store
+from api.storage.uri import ObjectAddress, parse_uri
+
+_lock = threading.Lock()
+_cache: tuple[int, tuple[object, ...], ObjectStore] | None = None
+
+
+def _cache_key(settings: Settings) -> tuple[object, ...]:
+    return (
+        settings.storage_backend,
+        settings.s3_endpoint_url,
+        settings.s3_region,
+        settings.storage_chunk_bytes,
+        settings.bucket,
+        str(settings.data_dir.resolve()),
+    )
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    """A new store for ``settings`` (uncached; prefer :func:`get_store`)."""
+    if settings.storage_backend == "s3":
+        return S3Store(
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            chunk_bytes=settings.storage_chunk_bytes,
+            bucket=settings.bucket,
+        )
+    store = LocalStore(settings.data_dir / "objects", bucket=settings.bucket)
+    # The embedded default must work on a fresh machine with no setup step.
+    store.ensure_bucket(settings.bucket)
+    return store
+
+
+def get_store(settings: Settings | None = None) -> ObjectStore:
+    """The store for the current settings, built once per process."""
+    global _cache
+    settings = settings or get_settings()
+    key = _cache_key(settings)
+    pid = os.getpid()
+    with _lock:
+        if _cache is None or _cache[0] != pid or _cache[1] != key:
+            _cache = (pid, key, build_store(settings))
+        return _cache[2]
+
+
+def reset_store() -> None:
+    """Forget the cached store (tests switching backends, after settings change)."""
+    global _cache
+    with _lock:
+        _cache = None
+
+
+def ensure_readable(uri: str, settings: Settings | None = None) -> ObjectAddress:
+    """Refuse URIs outside the service's own bucket and the configured readable ones.
+
+    Jobs accept caller-supplied URIs; without this check a caller could make the
+    service read any bucket its credentials happen to reach.
+    """
+    settings = settings or get_settings()
+    address = parse_uri(uri)
+    allowed = [settings.bucket, *settings.readable_buckets]
+    if address.bucket not in allowed:
+        raise AccessDenied(
+            f"bucket {address.bucket!r} is not readable by this service "
+            f"(allowed: {', '.join(sorted(set(allowed)))}); use an s3:// URI in one of those",
+            code="bucket_not_allowed",
+            details={"uri": uri, "bucket": address.bucket, "allowed": sorted(set(allowed))},
+        )
+    return address

@@ -1,0 +1,171 @@
+"""The S3 backend (AWS S3, MinIO, or moto in tests) through boto3.
+
+Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID`` and friends, a
+profile, or an instance role); the service never stores them in its settings.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from api.storage.base import ObjectInfo, ObjectStore
+from api.storage.errors import ObjectNotFound, StorageError
+from api.storage.s3_errors import error_code, map_boto_error, map_client_error, translated
+from api.storage.s3_io import MIN_PART_BYTES, MultipartWriter, open_body
+from api.storage.uri import parse_uri, validate_bucket
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+
+
+def _client(endpoint_url: str | None, region: str, *, quick: bool) -> S3Client:
+    # MinIO and moto are addressed by host:port, where virtual-host style
+    # (bucket.host) cannot resolve, so path style is used whenever an endpoint is set.
+    config = Config(
+        region_name=region,
+        connect_timeout=2 if quick else 10,
+        read_timeout=5 if quick else 120,
+        retries={"mode": "standard", "max_attempts": 1 if quick else 5},
+        s3={"addressing_style": "path"} if endpoint_url else {},
+    )
+    # A private session: boto3's default session is not thread-safe to create clients from.
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+class S3Store(ObjectStore):
+    """Objects on S3 or an S3-compatible server.
+
+    ``bucket`` is the service's own bucket, probed by :meth:`readiness_check`.
+    ``chunk_bytes`` is the multipart part size (S3 requires at least 5 MiB).
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        chunk_bytes: int = 8 * 1024 * 1024,
+        bucket: str | None = None,
+    ) -> None:
+        if chunk_bytes < MIN_PART_BYTES:
+            raise ValueError(f"chunk_bytes must be at least {MIN_PART_BYTES} for S3 multipart")
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.chunk_bytes = chunk_bytes
+        self.bucket = bucket
+        self.client = _client(endpoint_url, region, quick=False)
+        self._probe = _client(endpoint_url, region, quick=True)
+
+    def __repr__(self) -> str:
+        return f"S3Store(endpoint_url={self.endpoint_url!r}, bucket={self.bucket!r})"
+
+    def open_read(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        bucket, key = parse_uri(uri)  # refuse a bad URI at the call, not at "with"
+        return self._reading(bucket, key, uri)
+
+    @contextmanager
+    def _reading(self, bucket: str, key: str, uri: str) -> Iterator[BinaryIO]:
+        with translated(uri):
+            response = self.client.get_object(Bucket=bucket, Key=key)
+        stream = open_body(response["Body"], uri)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+    def open_write(self, uri: str) -> AbstractContextManager[BinaryIO]:
+        bucket, key = parse_uri(uri)
+        return self._writing(bucket, key, uri)
+
+    @contextmanager
+    def _writing(self, bucket: str, key: str, uri: str) -> Iterator[BinaryIO]:
+        writer = MultipartWriter(self.client, bucket, key, uri, self.chunk_bytes)
+        stream = io.BufferedWriter(writer, buffer_size=64 * 1024)
+        try:
+            yield stream
+            if not stream.closed:
+                stream.flush()
+        except BaseException:
+            writer.abort()
+            # Closing the raw writer first makes the buffered stream's close a no-op,
+            # instead of a flush into the upload just aborted.
+            writer.close()
+            raise
+        else:
+            writer.commit()
+        finally:
+            stream.close()
+
+    def head(self, uri: str) -> ObjectInfo:
+        bucket, key = parse_uri(uri)
+        try:
+            with translated(uri):
+                answer = self.client.head_object(Bucket=bucket, Key=key)
+        except ObjectNotFound:
+            # HEAD answers carry no body, so a missing bucket also reads "404";
+            # ask about the bucket to name the real problem.
+            self._require_bucket(bucket, uri)
+            raise
+        return ObjectInfo(uri=uri, size=answer["ContentLength"], etag=answer["ETag"].strip('"'))
+
+    def delete(self, uri: str) -> None:
+        bucket, key = parse_uri(uri)
+        with translated(uri):
+            self.client.delete_object(Bucket=bucket, Key=key)
+
+    def ensure_bucket(self, bucket: str) -> None:
+        validate_bucket(bucket)
+        uri = f"s3://{bucket}"
+        try:
+            self.client.head_bucket(Bucket=bucket)
+            return
+        except ClientError as exc:
+            if error_code(exc) not in _MISSING_BUCKET:
+                raise map_client_error(exc, uri) from exc
+        except BotoCoreError as exc:
+            raise map_boto_error(exc, uri) from exc
+        with translated(uri):
+            try:
+                if self.region == "us-east-1":
+                    self.client.create_bucket(Bucket=bucket)
+                else:
+                    self.client.create_bucket(
+                        Bucket=bucket,
+                        CreateBucketConfiguration={"LocationConstraint": self.region},  # type: ignore[typeddict-item]
+                    )
+            except ClientError as exc:
+                # Another process may have created it between our HEAD and PUT.
+                if error_code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+
+    def readiness_check(self) -> str | None:
+        target = f"s3://{self.bucket}" if self.bucket else "the object store"
+        try:
+            with translated(target):
+                if self.bucket:
+                    self._probe.head_bucket(Bucket=self.bucket)
+                else:
+                    self._probe.list_buckets()
+        except ObjectNotFound:
+            return f"bucket {self.bucket!r} does not exist"
+        except StorageError as exc:
+            return str(exc)
+        return None
+
+    def _require_bucket(self, bucket: str, uri: str) -> None:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if error_code(exc) in _MISSING_BUCKET:
+                raise ObjectNotFound.for_uri(uri, bucket_missing=True) from None
+        except BotoCoreError:
+            pass  # cannot tell; the object-level "not found" stands
