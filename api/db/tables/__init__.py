@@ -1,5 +1,23 @@
 """One module per table. Importing this package registers every table on Base."""
 
+from api.db.tables.alias_event import AliasEvent
+from api.db.tables.api_key import ApiKey
+from api.db.tables.dataset import Dataset
+from api.db.tables.job import Job
+from api.db.tables.login_attempt import LoginAttempt
+from api.db.tables.model_alias import ModelAlias
+from api.db.tables.model_version import ModelVersion
+from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
 
-__all__ = ["User"]
+__all__ = [
+    "AliasEvent",
+    "ApiKey",
+    "Dataset",
+    "Job",
+    "LoginAttempt",
+    "ModelAlias",
+    "ModelVersion",
+    "RefreshToken",
+    "User",
+]

@@ -11,12 +11,14 @@ from api.db.base import Base, UTCDateTime, utcnow
 
 ROLE_ADMIN = "admin"
 ROLE_MEMBER = "member"
+ROLES = (ROLE_ADMIN, ROLE_MEMBER)
 
 
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so "Admin" and "admin" are one account and one throttle key.
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=ROLE_MEMBER)
