@@ -13,9 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import __version__
+from api.auth.endpoints import router as auth_router
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
 from api.logging import configure_logging, get_logger
+from api.users.endpoints import router as users_router
 
 log = get_logger("api.access")
 
@@ -89,4 +91,6 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_request_context(app)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
     return app

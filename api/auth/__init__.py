@@ -1,0 +1,1 @@
+"""Authentication: passwords, access and refresh tokens, API keys, login throttling."""

@@ -1,0 +1,112 @@
+"""All SQL for authentication: refresh tokens, API keys, failed login attempts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from api.db.tables.api_key import ApiKey
+from api.db.tables.login_attempt import LoginAttempt
+from api.db.tables.refresh_token import RefreshToken
+
+# Refresh tokens
+
+
+def add_refresh_token(session: Session, token: RefreshToken) -> None:
+    session.add(token)
+    session.flush()
+
+
+def refresh_token_for_update(session: Session, token_hash: str) -> RefreshToken | None:
+    """The token row, locked: two concurrent refreshes with one token run one at a time."""
+    stmt = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    return session.scalars(stmt).first()
+
+
+def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> int:
+    stmt = (
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return session.execute(stmt, execution_options={"synchronize_session": False}).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+# API keys
+
+
+def add_api_key(session: Session, key: ApiKey) -> None:
+    session.add(key)
+    session.flush()
+
+
+def api_key_by_hash(session: Session, key_hash: str) -> ApiKey | None:
+    return session.scalars(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
+
+
+def api_key(session: Session, key_id: int) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def active_api_keys(session: Session, user_id: int) -> Sequence[ApiKey]:
+    """The user's keys that were not revoked (expired ones included), newest first."""
+    stmt = (
+        select(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+    return session.scalars(stmt).all()
+
+
+def touch_api_key(session: Session, key_id: int, now: datetime, stale_before: datetime) -> None:
+    """Record a use, but write only when the stored value is older than ``stale_before``.
+
+    A busy script would otherwise turn every read request into a row update.
+    """
+    stmt = (
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale_before),
+        )
+        .values(last_used_at=now)
+    )
+    session.execute(stmt, execution_options={"synchronize_session": False})
+
+
+# Failed login attempts
+
+
+def recent_failures(
+    session: Session,
+    *,
+    since: datetime,
+    limit: int,
+    username: str | None = None,
+    client_address: str | None = None,
+) -> list[datetime]:
+    """Times of the newest ``limit`` failures after ``since`` for a username or an address."""
+    stmt = select(LoginAttempt.attempted_at).where(LoginAttempt.attempted_at > since)
+    if username is not None:
+        stmt = stmt.where(LoginAttempt.username == username)
+    if client_address is not None:
+        stmt = stmt.where(LoginAttempt.client_address == client_address)
+    stmt = stmt.order_by(LoginAttempt.attempted_at.desc()).limit(limit)
+    return list(session.scalars(stmt).all())
+
+
+def add_failure(session: Session, username: str, client_address: str, now: datetime) -> None:
+    session.add(LoginAttempt(username=username, client_address=client_address, attempted_at=now))
+    session.flush()
+
+
+def prune_failures(session: Session, before: datetime) -> None:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < before))
+
+
+def clear_failures(session: Session, username: str) -> None:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))

@@ -1,0 +1,117 @@
+"""Logging in, refreshing, and turning a presented credential into a user.
+
+Services never commit; the endpoints keep the writes of a *failed* login or a
+detected refresh-token reuse by committing before the error is answered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from api.auth import repository, throttle
+from api.auth.errors import InvalidCredentials, InvalidToken, TokenExpired
+from api.auth.opaque import REFRESH_TOKEN_PREFIX, digest, new_secret
+from api.auth.passwords import verify_password
+from api.auth.tokens import issue_access_token, read_access_token
+from api.config import get_settings
+from api.db.base import utcnow
+from api.db.tables.refresh_token import RefreshToken
+from api.db.tables.user import User
+from api.logging import get_logger
+from api.users import repository as users
+
+log = get_logger("api.audit")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _issue_pair(session: Session, user: User, family_id: uuid.UUID, now: datetime) -> TokenPair:
+    access = issue_access_token(user.id, user.role, now=now)
+    refresh = new_secret(REFRESH_TOKEN_PREFIX)
+    lifetime = timedelta(days=get_settings().refresh_token_days)
+    repository.add_refresh_token(
+        session,
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=digest(refresh),
+            created_at=now,
+            expires_at=now + lifetime,
+        ),
+    )
+    return TokenPair(access.token, refresh, access.expires_in)
+
+
+def login(session: Session, username: str, password: str, client_address: str) -> TokenPair:
+    """A new token pair (and a new refresh-token family) for valid credentials.
+
+    Unknown user, disabled user and wrong password give the same error after the
+    same argon2 work, so neither the answer nor its timing reveals which it was.
+    """
+    now = utcnow()
+    key = throttle.username_key(username)
+    throttle.check_allowed(session, key, client_address, now)
+    user = users.get_by_username(session, key)
+    matches, new_hash = verify_password(password, user.password_hash if user else None)
+    if user is None or not matches or not user.is_active:
+        throttle.record_failure(session, key, client_address, now)
+        reason = "unknown_user" if user is None else "wrong_password" if not matches else "inactive"
+        log.warning("login_failed", username=key, client=client_address, reason=reason)
+        raise InvalidCredentials()
+    if new_hash is not None:
+        user.password_hash = new_hash
+    throttle.record_success(session, key)
+    pair = _issue_pair(session, user, uuid.uuid4(), now)
+    log.info("login_succeeded", user_id=user.id, client=client_address)
+    return pair
+
+
+def refresh(session: Session, refresh_token: str, client_address: str) -> TokenPair:
+    """Rotate: the presented token is spent and a new pair in the same family returned.
+
+    A token presented a second time was copied; the whole family is revoked so
+    neither the thief nor the owner can go on, and the owner logs in again.
+    """
+    now = utcnow()
+    row = repository.refresh_token_for_update(session, digest(refresh_token))
+    if row is None:
+        raise InvalidToken("the refresh token is not recognised; log in again")
+    if row.revoked_at is not None:
+        raise InvalidToken("the refresh token was revoked; log in again")
+    if row.used_at is not None:
+        repository.revoke_family(session, row.family_id, now)
+        log.warning(
+            "refresh_token_reused",
+            user_id=row.user_id,
+            family_id=str(row.family_id),
+            client=client_address,
+        )
+        raise InvalidToken(
+            "the refresh token was already used; every session from that login "
+            "has been revoked, log in again"
+        )
+    if row.expires_at <= now:
+        raise TokenExpired("the refresh token has expired; log in again")
+    user = users.get(session, row.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("the account of this refresh token is disabled")
+    row.used_at = now
+    pair = _issue_pair(session, user, row.family_id, now)
+    log.info("token_refreshed", user_id=user.id, client=client_address)
+    return pair
+
+
+def user_for_access_token(session: Session, token: str) -> User:
+    user = users.get(session, read_access_token(token))
+    if user is None or not user.is_active:
+        raise InvalidToken("the user of this access token no longer exists or is disabled")
+    return user

@@ -1,0 +1,76 @@
+"""Access tokens: short-lived HS256 JWTs signed with the service's secret key.
+
+Claims: ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``, ``type="access"``.
+The role in the token is informative only; every request loads the user, so a
+deactivated user or a changed role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import OctKey
+
+from api.auth.errors import InvalidToken, TokenExpired
+from api.config import get_settings
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "access"  # noqa: S105
+
+_claims_registry = jwt.JWTClaimsRegistry(
+    sub={"essential": True},
+    exp={"essential": True},
+    iat={"essential": True},
+    type={"essential": True, "value": TOKEN_TYPE},
+)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_in: int  # seconds
+
+
+def _key() -> OctKey:
+    return OctKey.import_key(get_settings().secret_key.get_secret_value())
+
+
+def issue_access_token(user_id: int, role: str, *, now: datetime | None = None) -> AccessToken:
+    now = now or datetime.now(UTC)
+    lifetime = timedelta(minutes=get_settings().access_token_minutes)
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+        "type": TOKEN_TYPE,
+    }
+    token = jwt.encode({"alg": ALGORITHM}, claims, _key(), algorithms=[ALGORITHM])
+    return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
+
+
+def read_access_token(token: str) -> int:
+    """The user id in a valid access token; ``token_expired`` or ``invalid_token`` otherwise.
+
+    The signature is checked before any claim, so an expired token that was
+    also tampered with is reported as invalid, never as merely expired.
+    """
+    try:
+        decoded = jwt.decode(token, _key(), algorithms=[ALGORITHM])
+    except (JoseError, ValueError) as exc:
+        raise InvalidToken("the access token is malformed or its signature is wrong") from exc
+    try:
+        _claims_registry.validate(decoded.claims)
+    except ExpiredTokenError as exc:
+        raise TokenExpired("the access token has expired; refresh it or log in again") from exc
+    except JoseError as exc:
+        raise InvalidToken(f"the access token is not valid: {exc.description}") from exc
+    subject = decoded.claims["sub"]
+    if not isinstance(subject, str) or not subject.isdigit():
+        raise InvalidToken("the access token names no user")
+    return int(subject)

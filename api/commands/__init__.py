@@ -1,0 +1,1 @@
+"""Sub-commands of the ``tasador`` command line, one typer app per concern."""

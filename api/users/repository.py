@@ -1,0 +1,31 @@
+"""All SQL for users."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.db.tables.user import User
+
+
+def get(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def add(session: Session, user: User) -> bool:
+    """Insert ``user``; False when the username is taken (even by a concurrent insert).
+
+    The savepoint keeps a unique-constraint failure from aborting the caller's
+    whole transaction.
+    """
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        return False
+    return True
