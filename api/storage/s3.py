@@ -7,6 +7,8 @@ profile, or an instance role); the service never stores them in its settings.
 from __future__ import annotations
 
 import io
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, BinaryIO
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _MISSING_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+_session_lock = threading.Lock()
+_session: tuple[int, boto3.session.Session] | None = None
 
 
 def _client(endpoint_url: str | None, region: str, *, quick: bool) -> S3Client:
@@ -37,8 +41,14 @@ def _client(endpoint_url: str | None, region: str, *, quick: bool) -> S3Client:
         retries={"mode": "standard", "max_attempts": 1 if quick else 5},
         s3={"addressing_style": "path"} if endpoint_url else {},
     )
-    # A private session: boto3's default session is not thread-safe to create clients from.
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+    # boto3 sessions are not thread-safe, but creating a session reloads the
+    # service model from disk (hundreds of ms), so one per process is shared
+    # under a lock. The clients it makes are thread-safe.
+    global _session
+    with _session_lock:
+        if _session is None or _session[0] != os.getpid():
+            _session = (os.getpid(), boto3.session.Session())
+        return _session[1].client("s3", endpoint_url=endpoint_url, config=config)
 
 
 class S3Store(ObjectStore):
@@ -63,7 +73,7 @@ class S3Store(ObjectStore):
         self.chunk_bytes = chunk_bytes
         self.bucket = bucket
         self.client = _client(endpoint_url, region, quick=False)
-        self._probe = _client(endpoint_url, region, quick=True)
+        self._probe: S3Client | None = None  # built on first readiness check
 
     def __repr__(self) -> str:
         return f"S3Store(endpoint_url={self.endpoint_url!r}, bucket={self.bucket!r})"
@@ -149,6 +159,9 @@ class S3Store(ObjectStore):
 
     def readiness_check(self) -> str | None:
         target = f"s3://{self.bucket}" if self.bucket else "the object store"
+        if self._probe is None:
+            # One attempt and short timeouts: a probe must answer fast, not retry.
+            self._probe = _client(self.endpoint_url, self.region, quick=True)
         try:
             with translated(target):
                 if self.bucket:
