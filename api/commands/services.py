@@ -1,0 +1,60 @@
+"""Service processes: API server, Celery worker, Flower."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from api.config import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("flower")(flower)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port to bind"),
+    workers: int = typer.Option(1, help="API processes"),
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+    )
+
+
+def worker(
+    queues: str = typer.Option("training,inference,webhooks", help="comma-separated queues"),
+    concurrency: int = typer.Option(1, help="worker processes"),
+    pool: str = typer.Option("prefork", help="prefork, threads or solo"),
+) -> None:
+    """Run a Celery worker for the given queues."""
+    argv = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues]
+    argv += ["-c", str(concurrency), "--pool", pool, "-l", get_settings().log_level]
+    os.execv(sys.executable, argv)  # noqa: S606
+
+
+def flower(
+    port: int = typer.Option(5555, help="port to bind"),
+    address: str = typer.Option("127.0.0.1", help="address to bind"),
+) -> None:
+    """Run the Flower dashboard for the workers, behind basic auth."""
+    settings = get_settings()
+    credentials = f"{settings.flower_user}:{settings.flower_password.get_secret_value()}"
+    # Through the environment, so the password does not show in the process list.
+    env = {**os.environ, "FLOWER_BASIC_AUTH": credentials}
+    argv = [sys.executable, "-m", "celery", "-A", "worker.app", "flower"]
+    argv += [f"--port={port}", f"--address={address}"]
+    os.execve(sys.executable, argv, env)  # noqa: S606

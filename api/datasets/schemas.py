@@ -1,0 +1,21 @@
+"""Bodies of the datasets API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    uri: str
+    rows: int
+    columns: list[str]
+    sha256: str
+    size_bytes: int
+    created_at: datetime

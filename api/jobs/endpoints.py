@@ -1,0 +1,94 @@
+"""Job routes: submit training and batch-inference jobs, poll, list, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.auth.dependencies import CurrentUser
+from api.dependencies import DbSession
+from api.jobs import service, submission
+from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Repeat a submit safely: the same key within 24 h answers the first job again.",
+    ),
+]
+
+
+def _accepted(response: Response, job_id: uuid.UUID) -> None:
+    response.headers["Location"] = f"/v1/jobs/{job_id}"
+
+
+@router.post("/training", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def submit_training(
+    body: TrainingJobIn,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobOut:
+    """Train a model on a CSV in the object store. The job is queued and answered
+    at once (`202`, `Location` header); poll it or pass `callback_url`. On
+    success the new version is registered and, per `promote`, may become
+    `production`."""
+    job = submission.submit_training(session, user, body, idempotency_key)
+    _accepted(response, job.id)
+    return JobOut.model_validate(job)
+
+
+@router.post("/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+def submit_batch_inference(
+    body: BatchJobIn,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> JobOut:
+    """Predict every row of a CSV with a model version (resolved now, from an alias
+    or a number). Valid rows get a `price_pred` column in `output_data`; invalid
+    rows go to `errors_data` with row number, column and reason."""
+    job = submission.submit_batch(session, user, body, idempotency_key)
+    _accepted(response, job.id)
+    return JobOut.model_validate(job)
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    session: DbSession,
+    user: CurrentUser,
+    kind: Literal["training", "batch_inference"] | None = None,
+    status_: Annotated[
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(alias="status"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> JobPage:
+    """Your jobs, newest first. Pass `next_cursor` back as `cursor` for the next page."""
+    rows, next_cursor = service.list_page(
+        session, user, kind=kind, status=status_, limit=limit, cursor=cursor
+    )
+    return JobPage(items=[JobOut.model_validate(j) for j in rows], next_cursor=next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
+    """A job: status, progress (0..1), attempts, result or error."""
+    return JobOut.model_validate(service.get_visible(session, user, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
+    """Cancel a queued or running job. A queued job never starts; a running one
+    stops at its next chunk or boosting stage and leaves no partial output.
+    `409 job_finished` if it already ended."""
+    return JobOut.model_validate(service.cancel(session, user, job_id))

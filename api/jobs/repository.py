@@ -1,0 +1,114 @@
+"""All SQL for jobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from api.db.tables.job import Job
+from api.jobs.state import QUEUED, RUNNING
+
+
+def add(session: Session, job: Job) -> Job:
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(session: Session, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
+    stmt = select(Job).where(Job.id == job_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def find_by_idempotency_key(session: Session, owner_id: int, key: str) -> Job | None:
+    stmt = select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key)
+    return session.scalars(stmt).first()
+
+
+def page(
+    session: Session,
+    *,
+    owner_id: int | None,
+    kind: str | None,
+    status: str | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Sequence[Job]:
+    """Newest first; ``after`` is the (created_at, id) of the last row already seen."""
+    stmt = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    if owner_id is not None:
+        stmt = stmt.where(Job.owner_id == owner_id)
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    if after is not None:
+        created, last_id = after
+        stmt = stmt.where(
+            or_(Job.created_at < created, (Job.created_at == created) & (Job.id < last_id))
+        )
+    return session.scalars(stmt).all()
+
+
+def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: datetime) -> bool:
+    """Atomically mark a job running for this attempt.
+
+    Succeeds for a queued job, or for a running one whose heartbeat stopped (its
+    worker died). A single conditional UPDATE makes two deliveries of the same
+    task race safely on Postgres and SQLite alike: only one of them wins.
+    """
+    stmt = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.status == QUEUED,
+                (Job.status == RUNNING) & (Job.heartbeat_at < stale_before),
+            ),
+        )
+        .values(
+            status=RUNNING,
+            attempts=Job.attempts + 1,
+            heartbeat_at=now,
+            started_at=func.coalesce(Job.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> str | None:
+    """Heartbeat (plus any progress values) for the attempt that owns the job.
+
+    Returns the job's status, so the worker learns of a cancellation, or None when
+    the job no longer belongs to this attempt.
+    """
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.attempts == attempt, Job.status == RUNNING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
+        return RUNNING
+    row = session.execute(select(Job.status, Job.attempts).where(Job.id == job_id)).first()
+    if row is None or row.attempts != attempt:
+        return None
+    return str(row.status)
+
+
+def stale_running(session: Session, stale_before: datetime) -> Sequence[Job]:
+    stmt = select(Job).where(Job.status == RUNNING, Job.heartbeat_at < stale_before)
+    return session.scalars(stmt).all()
+
+
+def waiting_since(session: Session, enqueued_before: datetime) -> Sequence[Job]:
+    stmt = select(Job).where(Job.status == QUEUED, Job.enqueued_at < enqueued_before)
+    return session.scalars(stmt).all()

@@ -1,0 +1,57 @@
+"""Request and response bodies of the jobs API (see API.md, Jobs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainingJobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    train_data: str = Field(description="s3:// URI of the training CSV")
+    test_data: str | None = Field(default=None, description="s3:// URI of a held-out test CSV")
+    preset: Literal["default", "notebook"] = "default"
+    params: dict[str, Any] = Field(default_factory=dict)
+    promote: Literal["if_better", "always", "never"] = "if_better"
+    callback_url: str | None = None
+
+
+class BatchJobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_data: str = Field(description="s3:// URI of the CSV to predict")
+    model: str | int = Field(default="production", description="alias or version number")
+    output_data: str | None = Field(default=None, description="where to write predictions")
+    callback_url: str | None = None
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: Literal["training", "batch_inference"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: float
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    request: dict[str, Any]
+    result: dict[str, Any] | None
+    error: JobError | None
+    model_version: int | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None

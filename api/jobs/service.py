@@ -1,0 +1,171 @@
+"""Business rules for jobs: submit, read, list, cancel, finish. Never commits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api import queue
+from api.db.base import utcnow
+from api.db.tables.job import Job
+from api.db.tables.user import User
+from api.errors import Conflict, InvalidInput, NotFound
+from api.jobs import repository, state
+from api.jobs.hooks import on_terminal
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+_TASKS = {
+    state.KIND_TRAINING: (queue.TASK_RUN_TRAINING, queue.QUEUE_TRAINING),
+    state.KIND_BATCH: (queue.TASK_RUN_BATCH_INFERENCE, queue.QUEUE_INFERENCE),
+}
+
+
+def request_fingerprint(kind: str, request: dict[str, Any]) -> str:
+    canonical = json.dumps({"kind": kind, "request": request}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay(
+    session: Session, owner: User, key: str | None, kind: str, fingerprint: str
+) -> Job | None:
+    """The job an earlier submit with this key created, if it may be answered again."""
+    if key is None:
+        return None
+    previous = repository.find_by_idempotency_key(session, owner.id, key)
+    if previous is None:
+        return None
+    if previous.created_at < utcnow() - IDEMPOTENCY_WINDOW:
+        previous.idempotency_key = None  # expired: the key may be used afresh
+        session.flush()
+        return None
+    if previous.request_hash != fingerprint:
+        raise InvalidInput(
+            "this Idempotency-Key was already used with a different request",
+            code="idempotency_key_reused",
+        )
+    return previous
+
+
+def create(
+    session: Session,
+    owner: User,
+    *,
+    kind: str,
+    request: dict[str, Any],
+    inputs: dict[str, Any],
+    idempotency_key: str | None,
+    model_version: int | None = None,
+) -> tuple[Job, bool]:
+    """Insert a job and defer its task until commit. Returns (job, created)."""
+    fingerprint = request_fingerprint(kind, request)
+    earlier = replay(session, owner, idempotency_key, kind, fingerprint)
+    if earlier is not None:
+        return earlier, False
+    job = Job(
+        owner_id=owner.id,
+        kind=kind,
+        status=state.QUEUED,
+        request=request,
+        inputs=inputs,
+        model_version=model_version,
+        callback_url=request.get("callback_url"),
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+    )
+    try:
+        with session.begin_nested():
+            repository.add(session, job)
+    except IntegrityError:
+        # A concurrent submit with the same key won the race: answer with its job.
+        earlier = replay(session, owner, idempotency_key, kind, fingerprint)
+        if earlier is None:
+            raise
+        return earlier, False
+    enqueue(session, job)
+    return job, True
+
+
+def enqueue(session: Session, job: Job) -> None:
+    task, queue_name = _TASKS[job.kind]
+    job.enqueued_at = utcnow()
+    queue.defer_send(session, task, [str(job.id)], queue_name)
+
+
+def get_visible(session: Session, user: User, job_id: uuid.UUID) -> Job:
+    """The job, if ``user`` may see it; another member's job is simply not found."""
+    job = repository.get(session, job_id)
+    if job is None or (job.owner_id != user.id and not user.is_admin):
+        raise NotFound(f"no job {job_id}", code="job_not_found")
+    return job
+
+
+def encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, job_id = base64.urlsafe_b64decode(padded).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(job_id)
+    except ValueError as exc:
+        raise InvalidInput("cursor is not one this API handed out", code="invalid_cursor") from exc
+
+
+def list_page(
+    session: Session,
+    user: User,
+    *,
+    kind: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Job], str | None]:
+    after = decode_cursor(cursor) if cursor else None
+    owner = None if user.is_admin else user.id
+    rows = list(
+        repository.page(
+            session, owner_id=owner, kind=kind, status=status, limit=limit + 1, after=after
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def cancel(session: Session, user: User, job_id: uuid.UUID) -> Job:
+    job = get_visible(session, user, job_id)
+    session.refresh(job, with_for_update=True)
+    if state.is_terminal(job.status):
+        raise Conflict(f"job {job.id} already ended as {job.status}", code="job_finished")
+    finish(session, job, state.CANCELLED)
+    return job
+
+
+def finish(
+    session: Session,
+    job: Job,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    """Move a job to a terminal state and schedule what follows (webhooks)."""
+    state.check_transition(job.status, status)
+    job.status = status
+    job.result = result
+    job.error = error
+    job.finished_at = utcnow()
+    if status == state.SUCCEEDED:
+        job.progress = 1.0
+    session.flush()
+    on_terminal(session, job)

@@ -1,0 +1,94 @@
+"""The training job: read and validate CSVs, fit, store the artifact, register.
+
+The fit runs outside any transaction; the model version is registered (and the
+production alias possibly moved) in the same transaction that marks the job
+succeeded, so a cancelled or failed run never leaves a registered model behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.errors import InvalidInput
+from api.jobs.inputs import load_training_csv
+from api.jobs.promotion import Decision, apply_promotion, decide_promotion
+from api.jobs.runner import Finalizer, JobCancelled, JobContext, run_job
+from api.ml import artifact as artifacts
+from api.ml.presets import ParamError
+from api.ml.training import TrainingCancelled, TrainingDataError, train
+from api.registry import artifacts as stored
+from api.registry import service as registry
+from api.storage import get_store
+
+# Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
+_READ_SHARE = 0.10
+_FIT_SHARE = 0.85
+
+
+def run_training(job_id: str) -> None:
+    run_job(job_id, _train)
+
+
+def _train(ctx: JobContext) -> Finalizer:
+    request = ctx.request
+    train_csv = load_training_csv(request["train_data"], "train_data")
+    test_csv = (
+        load_training_csv(request["test_data"], "test_data") if request.get("test_data") else None
+    )
+    ctx.progress(_READ_SHARE)
+    ctx.check_cancelled()
+    try:
+        result = train(
+            train_csv.frame,
+            preset=request.get("preset", "default"),
+            params=request.get("params") or {},
+            test_df=test_csv.frame if test_csv else None,
+            progress=lambda f: ctx.progress(_READ_SHARE + _FIT_SHARE * f),
+            should_stop=ctx.should_stop,
+        )
+    except TrainingCancelled as exc:
+        raise JobCancelled(str(ctx.job_id)) from exc
+    except (ParamError, TrainingDataError) as exc:
+        raise InvalidInput(str(exc)) from exc
+
+    training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
+    artifact = artifacts.ModelArtifact.create(
+        result.estimator,
+        preset=result.preset,
+        params=result.params,
+        metrics=result.metrics,
+        evaluation=result.evaluation,
+        training_data=training_data,
+    )
+    uri = stored.artifact_uri(str(ctx.job_id))
+    stored.save(uri, artifact)
+    ctx.on_discard(lambda: get_store().delete(uri))
+    decision = decide_promotion(request.get("promote", "if_better"), result, train_csv, test_csv)
+    ctx.progress(1.0)
+
+    def finalize(session: Session) -> dict[str, Any]:
+        version = registry.register(
+            session,
+            preset=result.preset,
+            params=result.params,
+            metrics=result.metrics,
+            evaluation=result.evaluation,
+            training_data=training_data,
+            artifact_uri=uri,
+            job_id=ctx.job_id,
+            created_by=ctx.owner_id,
+        )
+        outcome: Decision = apply_promotion(session, decision, version.version, ctx.owner_id)
+        return {
+            "model_version": version.version,
+            "metrics": result.metrics,
+            "evaluation": result.evaluation,
+            "artifact_uri": uri,
+            "promoted": outcome.promoted,
+            "promotion": outcome.reason,
+            **({"alias": outcome.alias} if outcome.promoted else {}),
+        }
+
+    return finalize

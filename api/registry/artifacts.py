@@ -1,0 +1,32 @@
+"""Reading and writing model artifacts in the object store, signed with the service key.
+
+The one place that knows where artifacts live and how they are signed, used by
+the training job, promotion, batch inference and the serving cache.
+"""
+
+from __future__ import annotations
+
+from api.config import get_settings
+from api.ml import artifact as artifacts
+from api.ml.fast import FastPredictor, compile_predictor
+from api.storage import get_store
+
+
+def _key() -> bytes:
+    return get_settings().secret_key.get_secret_value().encode()
+
+
+def artifact_uri(job_id: str) -> str:
+    return f"s3://{get_settings().bucket}/models/{job_id}/model.tsm"
+
+
+def save(uri: str, artifact: artifacts.ModelArtifact) -> None:
+    get_store().put_bytes(uri, artifacts.to_bytes(artifact, signing_key=_key()))
+
+
+def load(uri: str) -> artifacts.ModelArtifact:
+    return artifacts.from_bytes(get_store().get_bytes(uri), signing_key=_key())
+
+
+def load_predictor(uri: str) -> FastPredictor:
+    return compile_predictor(load(uri).estimator)

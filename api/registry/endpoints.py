@@ -1,0 +1,68 @@
+"""Model registry routes: list versions, read one, move and delete aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.auth.dependencies import AdminUser, CurrentUser
+from api.db.tables.model_version import ModelVersion
+from api.dependencies import DbSession
+from api.registry import repository, service
+from api.registry.schemas import AliasIn, AliasOut, ModelVersionOut, TrainingDataOut
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+def _out(session: DbSession, versions: Sequence[ModelVersion]) -> list[ModelVersionOut]:
+    aliases = repository.aliases_by_version(session, [v.version for v in versions])
+    return [
+        ModelVersionOut(
+            version=v.version,
+            created_at=v.created_at,
+            preset=v.preset,
+            params=v.params,
+            metrics=v.metrics,
+            evaluation=v.evaluation,
+            training_data=TrainingDataOut.model_validate(v.training_data),
+            artifact_uri=v.artifact_uri,
+            aliases=aliases.get(v.version, []),
+            job_id=v.job_id,
+        )
+        for v in versions
+    ]
+
+
+@router.get("", response_model=list[ModelVersionOut])
+def list_models(
+    session: DbSession,
+    _: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="versions older than this")] = None,
+) -> list[ModelVersionOut]:
+    """Model versions, newest first, with their metrics, training data and aliases.
+    Models are shared by every user."""
+    return _out(session, repository.list_versions(session, limit, before))
+
+
+@router.get("/{version}", response_model=ModelVersionOut)
+def get_model(session: DbSession, _: CurrentUser, version: int) -> ModelVersionOut:
+    """One model version."""
+    return _out(session, [service.get(session, version)])[0]
+
+
+@router.put("/aliases/{alias}", response_model=AliasOut)
+def put_alias(session: DbSession, admin: AdminUser, alias: str, body: AliasIn) -> AliasOut:
+    """Point an alias (`production`, `staging`, any `[a-z0-9-]{1,32}`) at a version.
+    Admins only. Serving follows within a second. Every move is recorded."""
+    previous = service.move_alias(session, alias, body.version, actor_id=admin.id, reason="api")
+    return AliasOut(alias=alias, version=body.version, previous_version=previous)
+
+
+@router.delete("/aliases/{alias}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_alias(session: DbSession, admin: AdminUser, alias: str) -> Response:
+    """Remove an alias. Admins only."""
+    service.delete_alias(session, alias, actor_id=admin.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

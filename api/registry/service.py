@@ -1,0 +1,85 @@
+"""Model registry rules: register versions, resolve and move aliases. Never commits."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.db.base import utcnow
+from api.db.tables.alias_event import AliasEvent
+from api.db.tables.model_alias import ModelAlias
+from api.db.tables.model_version import ModelVersion
+from api.errors import Conflict, InvalidInput, NotFound
+from api.registry import repository
+
+PRODUCTION = "production"
+ALIAS_PATTERN = re.compile(r"^[a-z0-9-]{1,32}$")
+
+
+def check_alias_name(name: str) -> str:
+    if not ALIAS_PATTERN.fullmatch(name):
+        raise InvalidInput(
+            f"alias {name!r} is not valid: use 1 to 32 of a-z, 0-9 and '-'", code="invalid_alias"
+        )
+    return name
+
+
+def register(session: Session, **fields: Any) -> ModelVersion:
+    return repository.add_version(session, ModelVersion(**fields))
+
+
+def get(session: Session, number: int) -> ModelVersion:
+    version = repository.get_version(session, number)
+    if version is None:
+        raise NotFound(f"no model version {number}", code="model_not_found")
+    return version
+
+
+def resolve(session: Session, model: str | int | None) -> ModelVersion:
+    """A version from a number, a numeric string or an alias (default production)."""
+    if model is None or model == "":
+        model = PRODUCTION
+    if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
+        return get(session, int(model))
+    alias = repository.get_alias(session, check_alias_name(model))
+    if alias is None:
+        if model == PRODUCTION:
+            raise Conflict("no model is in production yet: train one first", code="no_model")
+        raise NotFound(f"no alias {model!r}", code="alias_not_found")
+    return get(session, alias.version)
+
+
+def move_alias(
+    session: Session, name: str, version: int, *, actor_id: int | None, reason: str = ""
+) -> int | None:
+    """Point ``name`` at ``version``; returns the version it pointed at before."""
+    check_alias_name(name)
+    get(session, version)
+    alias = repository.get_alias(session, name, for_update=True)
+    previous = alias.version if alias else None
+    if alias is None:
+        repository.add_alias(session, ModelAlias(name=name, version=version, updated_by=actor_id))
+    else:
+        alias.version = version
+        alias.updated_by = actor_id
+        alias.updated_at = utcnow()
+    repository.add_event(
+        session,
+        AliasEvent(
+            alias=name, from_version=previous, to_version=version, actor_id=actor_id, reason=reason
+        ),
+    )
+    return previous
+
+
+def delete_alias(session: Session, name: str, *, actor_id: int | None) -> None:
+    alias = repository.get_alias(session, check_alias_name(name), for_update=True)
+    if alias is None:
+        raise NotFound(f"no alias {name!r}", code="alias_not_found")
+    repository.remove_alias(session, name)
+    repository.add_event(
+        session,
+        AliasEvent(alias=name, from_version=alias.version, to_version=None, actor_id=actor_id),
+    )

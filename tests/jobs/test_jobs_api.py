@@ -1,0 +1,156 @@
+"""Submitting, reading, listing and cancelling jobs through the HTTP API.
+
+No worker runs here: these tests pin down what the gateway itself promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.jobs.conftest import FAST_PARAMS
+
+
+def submit(client: TestClient, headers: dict[str, str], uri: str, **extra: Any) -> Any:
+    body = {"train_data": uri, "preset": "default", "params": FAST_PARAMS, **extra}
+    return client.post("/v1/jobs/training", json=body, headers=headers)
+
+
+def test_training_submit_answers_202_with_location_and_a_queued_job(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    response = submit(client, member_headers, training_csv)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
+    assert job["status"] == "queued"
+    assert job["kind"] == "training"
+    assert job["progress"] == 0 and job["attempts"] == 0
+    assert job["request"]["train_data"] == training_csv
+    assert job["result"] is None and job["error"] is None
+    assert client.get(f"/v1/jobs/{job['id']}", headers=member_headers).json()["id"] == job["id"]
+
+
+def test_another_members_job_answers_404(
+    client: TestClient,
+    member_headers: dict[str, str],
+    make_user: Callable[..., Any],
+    auth_headers_for: Callable[..., dict[str, str]],
+    training_csv: str,
+) -> None:
+    job = submit(client, member_headers, training_csv).json()
+    other, _ = make_user()
+    other_headers = auth_headers_for(other)
+    for call in (
+        lambda: client.get(f"/v1/jobs/{job['id']}", headers=other_headers),
+        lambda: client.post(f"/v1/jobs/{job['id']}/cancel", headers=other_headers),
+    ):
+        response = call()
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "job_not_found"
+    listed = client.get("/v1/jobs", headers=other_headers).json()
+    assert listed["items"] == []
+
+
+def test_idempotency_key_replays_the_first_job_and_creates_nothing(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    headers = {**member_headers, "Idempotency-Key": "train-once"}
+    first = submit(client, headers, training_csv)
+    again = submit(client, headers, training_csv)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert len(client.get("/v1/jobs", headers=member_headers).json()["items"]) == 1
+
+
+def test_idempotency_key_with_a_different_body_is_refused(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    headers = {**member_headers, "Idempotency-Key": "k1"}
+    assert submit(client, headers, training_csv).status_code == 202
+    response = submit(client, headers, training_csv, preset="notebook", params={})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert len(client.get("/v1/jobs", headers=member_headers).json()["items"]) == 1
+
+
+def test_cancelling_a_queued_job_then_again_answers_409(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    job = submit(client, member_headers, training_csv).json()
+    response = client.post(f"/v1/jobs/{job['id']}/cancel", headers=member_headers)
+    assert response.status_code == 200
+    cancelled = response.json()
+    assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is not None
+    again = client.post(f"/v1/jobs/{job['id']}/cancel", headers=member_headers)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "job_finished"
+
+
+def test_listing_is_newest_first_filtered_and_paginated(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    ids = [submit(client, member_headers, training_csv).json()["id"] for _ in range(5)]
+    client.post(f"/v1/jobs/{ids[0]}/cancel", headers=member_headers)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/jobs", params=params, headers=member_headers).json()
+        seen += [j["id"] for j in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+    queued = client.get("/v1/jobs", params={"status": "queued"}, headers=member_headers).json()
+    assert {j["id"] for j in queued["items"]} == set(ids[1:])
+    kinds = client.get("/v1/jobs", params={"kind": "batch_inference"}, headers=member_headers)
+    assert kinds.json()["items"] == []
+
+
+def test_limit_above_100_and_bad_cursor_are_refused(
+    client: TestClient, member_headers: dict[str, str]
+) -> None:
+    assert client.get("/v1/jobs?limit=101", headers=member_headers).status_code == 422
+    bad = client.get("/v1/jobs?cursor=nonsense", headers=member_headers)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_bad_requests_are_refused_before_anything_is_queued(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    cases = {
+        "invalid_params": {"params": {"n_estimators": 0}},
+        "data_not_found": {"train_data": training_csv.replace(".csv", "-missing.csv")},
+        "invalid_uri": {"train_data": "/etc/passwd"},
+        "bucket_not_allowed": {"train_data": "s3://someone-elses-bucket/data.csv"},
+    }
+    for code, override in cases.items():
+        body = {"train_data": training_csv, "params": FAST_PARAMS, **override}
+        response = client.post("/v1/jobs/training", json=body, headers=member_headers)
+        assert response.status_code in {403, 422}, (code, response.text)
+        assert response.json()["error"]["code"] == code
+    unknown = client.post(
+        "/v1/jobs/training", json={"train_data": training_csv, "bogus": 1}, headers=member_headers
+    )
+    assert unknown.status_code == 422
+    assert client.get("/v1/jobs", headers=member_headers).json()["items"] == []
+
+
+def test_batch_job_without_any_model_answers_409_no_model(
+    client: TestClient, member_headers: dict[str, str], training_csv: str
+) -> None:
+    response = client.post(
+        "/v1/jobs/batch-inference", json={"input_data": training_csv}, headers=member_headers
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_model"
+
+
+def test_jobs_need_authentication(client: TestClient) -> None:
+    response = client.get("/v1/jobs")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"

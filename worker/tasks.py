@@ -1,0 +1,38 @@
+"""Task entry points: thin wrappers that call into ``api``.
+
+Names come from ``api.queue`` so the producer and the worker cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from api import queue
+from api.config import get_settings
+from api.jobs.batch import run_batch_inference
+from api.jobs.reaper import reap_once
+from api.jobs.training import run_training
+from worker.app import app
+
+_settings = get_settings()
+
+
+@app.task(
+    name=queue.TASK_RUN_TRAINING,
+    soft_time_limit=_settings.training_soft_time_limit,
+    time_limit=_settings.training_time_limit,
+)
+def run_training_task(job_id: str) -> None:
+    run_training(job_id)
+
+
+@app.task(
+    name=queue.TASK_RUN_BATCH_INFERENCE,
+    soft_time_limit=_settings.inference_soft_time_limit,
+    time_limit=_settings.inference_time_limit,
+)
+def run_batch_inference_task(job_id: str) -> None:
+    run_batch_inference(job_id)
+
+
+@app.task(name=queue.TASK_REAP_JOBS)
+def reap_jobs_task() -> None:
+    reap_once()
