@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from api.auth.endpoints import router as auth_router
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
 from api.logging import configure_logging, get_logger
+from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.users.endpoints import router as users_router
 
 log = get_logger("api.access")
@@ -68,15 +70,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def install_request_context(app: FastAPI) -> None:
+    """Request id on every log line, one access-log line and metrics per request."""
+
     @app.middleware("http")
-    async def _request_id(
+    async def _request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         request.state.request_id = request_id
-        response = await call_next(request)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
+            HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+            log.info(
+                "request",
+                method=request.method,
+                route=route,
+                status=status,
+                latency_ms=round(elapsed * 1000, 2),
+                user_id=getattr(request.state, "user_id", None),
+            )
         response.headers["X-Request-ID"] = request_id
         return response
 

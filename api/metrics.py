@@ -1,0 +1,119 @@
+"""Prometheus metrics: HTTP traffic, jobs, queues, predictions, webhooks.
+
+Counters and histograms are updated where things happen; job counts and queue
+depths are read from the database and the broker when Prometheus scrapes, so
+every API process reports the same, true numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from api import queue
+from api.config import get_settings
+from api.logging import get_logger
+
+log = get_logger("api.metrics")
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "tasador_http_requests_total",
+    "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "tasador_http_request_seconds",
+    "HTTP request latency by route template.",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+PREDICTION_LATENCY = Histogram(
+    "tasador_prediction_seconds",
+    "Time to predict one request's instances (model inference only).",
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+    registry=REGISTRY,
+)
+PREDICTIONS = Counter(
+    "tasador_predictions_total",
+    "Instances predicted, by model version.",
+    ["model_version"],
+    registry=REGISTRY,
+)
+MODEL_SERVED = Gauge(
+    "tasador_model_version_served",
+    "The model version each alias resolves to in this process.",
+    ["alias"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "tasador_webhook_attempts_total",
+    "Webhook delivery attempts by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+class JobsCollector(Collector):
+    """Job counts by kind and status, mean duration, and queue depths, at scrape time."""
+
+    def collect(self) -> Iterator[Any]:
+        jobs = GaugeMetricFamily(
+            "tasador_jobs", "Jobs by kind and status.", labels=["kind", "status"]
+        )
+        duration = GaugeMetricFamily(
+            "tasador_job_duration_seconds_mean",
+            "Mean run time of finished jobs by kind.",
+            labels=["kind"],
+        )
+        depth = GaugeMetricFamily(
+            "tasador_queue_depth", "Messages waiting in each queue.", labels=["queue"]
+        )
+        try:
+            self._jobs(jobs, duration)
+        except Exception as exc:
+            log.warning("metrics_jobs_unavailable", error=str(exc))
+        try:
+            self._queues(depth)
+        except Exception as exc:
+            log.warning("metrics_queues_unavailable", error=str(exc))
+        yield from (jobs, duration, depth)
+
+    @staticmethod
+    def _jobs(jobs: GaugeMetricFamily, duration: GaugeMetricFamily) -> None:
+        from api.db.session import session_scope
+        from api.db.tables.job import Job
+
+        with session_scope() as session:
+            stmt = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+            for kind, status, count in session.execute(stmt):
+                jobs.add_metric([kind, status], count)
+            finished = select(Job.kind, Job.started_at, Job.finished_at).where(
+                Job.finished_at.is_not(None), Job.started_at.is_not(None)
+            )
+            totals: dict[str, list[float]] = {}
+            for kind, started, ended in session.execute(finished.limit(10_000)):
+                totals.setdefault(kind, []).append((ended - started).total_seconds())
+            for kind, values in totals.items():
+                duration.add_metric([kind], sum(values) / len(values))
+
+    @staticmethod
+    def _queues(depth: GaugeMetricFamily) -> None:
+        url = get_settings().broker_url
+        if not url.startswith(("redis://", "rediss://")):
+            return
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=1)
+        for name in (queue.QUEUE_TRAINING, queue.QUEUE_INFERENCE, queue.QUEUE_WEBHOOKS):
+            depth.add_metric([name], int(client.llen(name)))  # type: ignore[arg-type]
+
+
+REGISTRY.register(JobsCollector())
