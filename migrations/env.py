@@ -8,6 +8,8 @@ hold a connection (tests, the standalone runner) pass it as
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from logging.config import fileConfig
 from pathlib import Path
 
@@ -16,9 +18,14 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
-import api.db.tables  # noqa: F401  (registers every table on Base.metadata)
+import api.db.tables
 from api.config import get_settings
 from api.db.base import Base, UTCDateTime
+
+# Every module in api/db/tables is a table. Import them all, listed in the
+# package or not: autogenerate would otherwise propose dropping a forgotten one.
+for _module in pkgutil.iter_modules(api.db.tables.__path__):
+    importlib.import_module(f"api.db.tables.{_module.name}")
 
 config = context.config
 target_metadata = Base.metadata
