@@ -1,0 +1,181 @@
+"""The prediction log's in-memory buffer and its background flusher.
+
+A request must never wait for the log: it appends one event (its validated
+instances and prices, by reference) to a bounded buffer and returns. A thread
+turns events into rows and inserts them in batches. When the buffer is full
+(the database is down or too slow) new events are counted as dropped instead of
+blocking requests or growing memory without bound. ``close()`` flushes what is
+left, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.logging import get_logger
+
+log = get_logger("api.predictions.log")
+
+RowWriter = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionEvent:
+    """One answered request; expanded into one row per instance off the hot path."""
+
+    created_at: datetime
+    request_id: str
+    user_id: int | None
+    model: str
+    model_version: int
+    latency_ms: float
+    instances: Sequence[Mapping[str, Any]]
+    prices: Sequence[float]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "created_at": self.created_at,
+                "request_id": self.request_id,
+                "user_id": self.user_id,
+                "model": self.model,
+                "model_version": self.model_version,
+                "position": i,
+                "inputs": dict(instance),
+                "price": price,
+                "latency_ms": self.latency_ms,
+            }
+            for i, (instance, price) in enumerate(zip(self.instances, self.prices, strict=True))
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class BufferStats:
+    buffered_rows: int
+    written_rows: int
+    dropped_rows: int
+    failed_flushes: int
+
+
+class PredictionLogBuffer:
+    """Bounded in rows (``max_rows``); flushed every ``flush_seconds`` or whenever
+    ``batch_rows`` rows are waiting, ``batch_rows`` rows per insert."""
+
+    def __init__(
+        self, writer: RowWriter, *, max_rows: int, batch_rows: int, flush_seconds: float
+    ) -> None:
+        self._writer = writer
+        self._max_rows = max_rows
+        self._batch_rows = max(1, batch_rows)
+        self._flush_seconds = flush_seconds
+        self._lock = threading.Lock()
+        # Serialises flushes between the thread and close()/flush() callers.
+        self._flush_lock = threading.Lock()
+        self._events: deque[PredictionEvent] = deque()
+        self._rows = 0
+        self._written = self._dropped = self._failed = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, event: PredictionEvent) -> bool:
+        """Queue ``event``; False (and counted as dropped) when the buffer is full."""
+        n = len(event.prices)
+        with self._lock:
+            if self._rows + n > self._max_rows:
+                first_drop = self._dropped == 0
+                self._dropped += n
+            else:
+                self._events.append(event)
+                self._rows += n
+                if self._rows >= self._batch_rows:
+                    self._wake.set()
+                return True
+        if first_drop:
+            log.warning("prediction_log_full", max_rows=self._max_rows)
+        return False
+
+    def stats(self) -> BufferStats:
+        with self._lock:
+            return BufferStats(self._rows, self._written, self._dropped, self._failed)
+
+    def flush(self) -> int:
+        """Write everything buffered now, in batches; returns the rows written.
+
+        A failed insert puts its rows back at the front (if they still fit) and
+        stops this flush; the next tick retries.
+        """
+        written = 0
+        with self._flush_lock:
+            while True:
+                batch = self._take(self._batch_rows)
+                if not batch:
+                    return written
+                rows = [row for event in batch for row in event.rows()]
+                try:
+                    self._writer(rows)
+                except Exception as exc:  # database down or slow: keep the rows, retry later
+                    self._give_back(batch)
+                    log.warning("prediction_log_flush_failed", error=f"{type(exc).__name__}: {exc}")
+                    return written
+                written += len(rows)
+                with self._lock:
+                    self._written += len(rows)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread and flush what is left (the shutdown path)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.flush()
+        stats = self.stats()
+        if stats.buffered_rows or stats.dropped_rows:
+            log.warning(
+                "prediction_log_closed_with_loss",
+                unwritten=stats.buffered_rows,
+                dropped=stats.dropped_rows,
+            )
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return  # close() flushes
+            self.flush()
+
+    def _take(self, limit: int) -> list[PredictionEvent]:
+        """Whole events worth about ``limit`` rows (at least one event)."""
+        taken: list[PredictionEvent] = []
+        count = 0
+        with self._lock:
+            while self._events and (not taken or count + len(self._events[0].prices) <= limit):
+                event = self._events.popleft()
+                taken.append(event)
+                count += len(event.prices)
+            self._rows -= count
+        return taken
+
+    def _give_back(self, batch: list[PredictionEvent]) -> None:
+        n = sum(len(e.prices) for e in batch)
+        with self._lock:
+            self._failed += 1
+            if self._rows + n > self._max_rows:
+                self._dropped += n
+                return
+            self._events.extendleft(reversed(batch))
+            self._rows += n
