@@ -1,0 +1,44 @@
+"""Response bodies of the webhooks API (see API.md, Webhooks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SecretOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    secret: str = Field(description="whsec_... : verify webhook-signature with it")
+    created_at: datetime
+    rotated_at: datetime | None = None
+    previous_valid_until: datetime | None = Field(
+        default=None, description="until then, messages also carry a signature by the old secret"
+    )
+
+
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt: int
+    started_at: datetime
+    status_code: int | None = Field(description="the receiver's answer; null when none came")
+    error: str | None = Field(description="why the attempt did not succeed, when it did not")
+    duration_ms: int
+    response_snippet: str | None = Field(description="first 1 KB of the receiver's answer")
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="the webhook-id header; the same on every retry")
+    event: str
+    url: str
+    status: Literal["pending", "delivered", "failed", "abandoned"]
+    created_at: datetime
+    next_attempt_at: datetime | None = Field(description="when the next retry is due, if pending")
+    attempts: list[AttemptOut]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
