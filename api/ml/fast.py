@@ -13,14 +13,15 @@ array index. Otherwise rows go through the stacked-tree traversal in blocks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from api.ml.fast_encoding import CategoryColumn, extract_columns
+from api.ml.fast_encoding import CategoryColumn, extract_columns, is_missing
 from api.ml.fast_forest import Forest, flatten
 from api.ml.fast_masks import LeafMasks, build_masks
 from api.ml.fast_structure import (
@@ -42,6 +43,10 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BLOCK_ROWS = 8192
+_NON_FINITE = (
+    "row {row}, column {column!r}: value must be finite and within float32 range "
+    "(the model compares features as float32)"
+)
 
 
 class FastPredictor:
@@ -101,6 +106,8 @@ class FastPredictor:
 
     def predict_records(self, records: Sequence[Mapping[str, object]]) -> FloatArray:
         """Predict validated records (dicts with the FEATURES keys); no pandas."""
+        if len(records) == 1:
+            return self._predict_one(records[0])
         types = [r["type"] for r in records]
         sectors = [r["sector"] for r in records]
         numeric = None
@@ -151,6 +158,33 @@ class FastPredictor:
 
     # ------------------------------------------------------------------ internals
 
+    def _predict_one(self, record: Mapping[str, object]) -> FloatArray:
+        """One record in plain Python up to the tree step: the serving latency path."""
+        encoded: dict[str, float] = {}
+        codes: dict[str, int] = {}
+        for name in CATEGORICAL:
+            column, value = self.columns[name], record[name]
+            code = column.codes.get(value)
+            if code is None:
+                code = column.missing if is_missing(value) else column.unknown
+            encoded[name] = float(column.values[code])
+            codes[name] = code
+            if math.isnan(encoded[name]):
+                raise column.refuse(code, value, 0)
+        if self.table is not None:
+            result = self.table[codes["type"], codes["sector"]]
+            return np.array([result], dtype=np.float64)
+        x = []
+        for name in self.layout:
+            # float32 rounding, as the regressor's input validation does
+            raw = encoded[name] if name in encoded else cast(float, record[name])
+            value = float(np.float32(raw))
+            if not math.isfinite(value):
+                raise UnpredictableInput(_NON_FINITE.format(row=0, column=name))
+            x.append(value)
+        model = self.forest if self.masks is None else self.masks
+        return self._finish(model.raw_predict(np.array([x], dtype=np.float64)))
+
     def _predict_block(
         self,
         types: Sequence[object] | npt.NDArray[Any],
@@ -195,10 +229,7 @@ class FastPredictor:
     def _refuse_numeric(self, rounded: npt.NDArray[np.float32], first_row: int) -> None:
         rows, slots = np.nonzero(~np.isfinite(rounded))
         name = NUMERIC[self.numeric_slots[int(slots[0])][1]]
-        raise UnpredictableInput(
-            f"row {first_row + int(rows[0])}, column {name!r}: value must be finite and within "
-            "float32 range (the model compares features as float32)"
-        )
+        raise UnpredictableInput(_NON_FINITE.format(row=first_row + int(rows[0]), column=name))
 
 
 def compile_predictor(estimator: Any) -> FastPredictor:

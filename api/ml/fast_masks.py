@@ -43,6 +43,7 @@ class LeafMasks:
     offsets: list[int]  # first row of each feature's part of ``table``
     table: npt.NDArray[np.unsignedinteger]  # (sum of thresholds + 1 per feature, trees)
     leaf_values: FloatArray  # (trees * width,): [t * width + leaf number]
+    leaf_offsets: npt.NDArray[np.int64]  # t * width - exponent bias, per tree
     n_trees: int
     width: int
     init: float
@@ -58,15 +59,13 @@ class LeafMasks:
 
     def _leaf_index(self, acc: npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.intp]:
         """Flat ``leaf_values`` index of the lowest set bit of each (tree, row) mask."""
-        floating, integer, mantissa, bias = _EXPONENT[acc.dtype]
+        floating, integer, mantissa, _ = _EXPONENT[acc.dtype]
         low = np.negative(acc)  # two's complement: acc & -acc keeps the lowest bit
         np.bitwise_and(acc, low, out=low)
         exponent = low.astype(floating).view(integer)
         exponent >>= mantissa
-        index: npt.NDArray[np.intp] = exponent.astype(np.intp)
-        index += np.arange(-bias, self.n_trees * self.width - bias, self.width, dtype=np.intp)[
-            (slice(None),) + (None,) * (acc.ndim - 1)
-        ]
+        offsets = self.leaf_offsets if acc.ndim == 1 else self.leaf_offsets[:, None]
+        index: npt.NDArray[np.intp] = np.add(exponent, offsets, dtype=np.intp)
         return index
 
     def _predict_row(self, x: list[float]) -> FloatArray:
@@ -163,6 +162,7 @@ def build_masks(forest: Forest) -> LeafMasks | None:
         offsets=offsets,
         table=np.concatenate(tables),
         leaf_values=leaf_values,
+        leaf_offsets=np.arange(n_trees, dtype=np.int64) * width - _EXPONENT[dtype][3],
         n_trees=int(n_trees),
         width=width,
         init=forest.init,

@@ -151,10 +151,11 @@ def test_records_columns_and_frame_give_the_same_predictions(
     np.testing.assert_array_equal(from_columns, from_frame)
 
 
+@pytest.mark.parametrize("name", ["notebook_drop_absolute_error", "log_target"])
 def test_a_single_record_matches_a_one_row_pipeline_call(
-    fitted: dict[str, Any], held_out: pd.DataFrame
+    name: str, fitted: dict[str, Any], held_out: pd.DataFrame
 ) -> None:
-    estimator = fitted["log_target"]
+    estimator = fitted[name]
     predictor = compile_predictor(estimator)
     for i in (0, 10, 100):
         row = held_out.iloc[[i]]
@@ -214,6 +215,8 @@ def test_unknown_category_with_handle_unknown_error_names_row_and_column(
         UnpredictableInput, match=r"row 0, column 'sector'.*'pirque'.*handle_unknown"
     ):
         predictor.predict_frame(held_out)
+    with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
+        predictor.predict_records([held_out.iloc[10].to_dict()])
     known = held_out.iloc[20:40]
     assert relative_error(estimator.predict(known), predictor.predict_frame(known)) <= 1e-6
 
@@ -239,8 +242,11 @@ def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
     estimator = fitted["passthrough_squared_error"]
     with pytest.raises(ValueError):
         estimator.predict(rows)
+    predictor = compile_predictor(estimator)
     with pytest.raises(UnpredictableInput, match=r"row 3, column 'net_area'"):
-        compile_predictor(estimator).predict_frame(rows)
+        predictor.predict_frame(rows)
+    with pytest.raises(UnpredictableInput, match=r"row 0, column 'net_area'"):
+        predictor.predict_records([rows.iloc[3].to_dict()])
 
 
 @pytest.fixture(scope="module")
