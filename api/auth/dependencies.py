@@ -51,6 +51,7 @@ def current_user(
             "this call needs 'Authorization: Bearer <access token>' or 'X-API-Key: <key>'"
         )
     request.state.auth_method = method
+    request.state.user_id = user.id  # read by the access log in api/main.py
     return user
 
 

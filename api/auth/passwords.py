@@ -30,7 +30,7 @@ def hash_password(password: str) -> str:
 # it costs nothing at startup; it is recomputed only if the parameters change, so
 # checking against it keeps costing exactly what checking a real hash costs.
 _DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$+3OXTtB5uDTal2uqpUhlZg$"  # noqa: S105
+    "$argon2id$v=19$m=65536,t=3,p=4$+3OXTtB5uDTal2uqpUhlZg$"
     "gNVawM25lVQcQfM+UER3+6zhOXxmaByj8O1LccotpDQ"
 )
 
