@@ -1,0 +1,1 @@
+"""Synchronous predictions from cached models, and the prediction log."""

@@ -1,0 +1,82 @@
+"""Prediction routes: synchronous predictions, the prediction log, a no-op ping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from api.auth.dependencies import AdminUser, CurrentUser
+from api.dependencies import DbSession
+from api.predictions import service
+from api.predictions.schemas import (
+    PingResponse,
+    PredictionLogEntry,
+    PredictionLogPage,
+    PredictionRequest,
+    PredictionResponse,
+)
+
+router = APIRouter(tags=["predictions"])
+
+
+async def _raw_body(request: Request) -> bytes:
+    # The body is validated by pydantic-core straight from bytes (see schemas),
+    # which is faster than FastAPI's parse-then-validate and lets a bad instance
+    # be reported as "instances[3].net_area" rather than a generic location.
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "`model_not_found` or `alias_not_found`"},
+    409: {"description": "`no_model`: nothing is in production yet"},
+    422: {"description": "`invalid_instances`: details list `{index, field, reason}`"},
+}
+
+
+@router.post(
+    "/v1/predictions",
+    response_model=PredictionResponse,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PredictionRequest.model_json_schema()}},
+        }
+    },
+)
+def predict(request: Request, session: DbSession, user: CurrentUser, body: RawBody) -> Response:
+    """Value 1 to 1000 properties with the model `model` names: "production"
+    (the default), another alias, or a version number. The answer names the
+    version used. `type` must be casa or departamento; a sector the model never
+    saw is valued with the training average for sectors."""
+    request_id = getattr(request.state, "request_id", "") or ""
+    answer = service.predict(session, body, user_id=user.id, request_id=request_id)
+    return Response(answer, media_type="application/json")
+
+
+@router.get("/v1/predictions/log", response_model=PredictionLogPage)
+def prediction_log(
+    session: DbSession,
+    _: AdminUser,
+    since: Annotated[datetime | None, Query(description="inclusive; UTC if no offset")] = None,
+    until: Annotated[datetime | None, Query(description="exclusive; UTC if no offset")] = None,
+    model_version: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PredictionLogPage:
+    """Logged predictions, newest first, one row per instance (admins only).
+    Rows are written in batches about once a second, so the newest predictions
+    may take that long to appear."""
+    rows = service.read_log(
+        session, since=since, until=until, model_version=model_version, limit=limit
+    )
+    return PredictionLogPage(items=[PredictionLogEntry.model_validate(r) for r in rows])
+
+
+@router.get("/v1/ping", response_model=PingResponse)
+def ping(user: CurrentUser) -> PingResponse:
+    """Does nothing but authenticate: a baseline for latency and throughput."""
+    return PingResponse(ok=True, user_id=user.id)

@@ -1,0 +1,90 @@
+"""Answering a prediction request and reading the prediction log. Never commits."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from api.db.tables.prediction_log import PredictionLog
+from api.errors import InvalidInput, TasadorError
+from api.ml.fast import UnpredictableInput
+from api.predictions import repository
+from api.predictions.log_buffer import PredictionEvent
+from api.predictions.schemas import parse_request
+from api.predictions.serving import get_serving
+
+
+class PredictionFailed(TasadorError):
+    status_code = 500
+    code = "prediction_failed"
+
+
+def predict(session: Session, body: bytes, *, user_id: int | None, request_id: str) -> bytes:
+    """Validate ``body``, predict with the model it names, log; the JSON answer.
+
+    The hot path reads only in-memory state (alias snapshot, model cache); the
+    session is used only when a model must be loaded or an alias is not in the
+    snapshot yet.
+    """
+    started = time.perf_counter()
+    request = parse_request(body)  # 422 naming instance and field
+    serving = get_serving()
+    version = serving.resolve(session, request.model)
+    served = serving.model(session, version)
+    try:
+        prices = served.predictor.predict_records(request.instances).tolist()
+    except UnpredictableInput as exc:
+        raise InvalidInput(str(exc), code="unpredictable_instance") from exc
+    for i, price in enumerate(prices):
+        if not math.isfinite(price):
+            raise PredictionFailed(
+                f"model version {version} produced a non-finite price for instances[{i}]",
+                details={"index": i, "model_version": version},
+            )
+    answer = json.dumps(
+        {"model_version": version, "predictions": [{"price": p} for p in prices]}
+    ).encode()
+    serving.log.add(
+        PredictionEvent(
+            created_at=datetime.now(UTC),
+            request_id=request_id,
+            user_id=user_id,
+            model=str(request.model)[:64],
+            model_version=version,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            instances=request.instances,
+            prices=prices,
+        )
+    )
+    return answer
+
+
+def read_log(
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    model_version: int | None,
+    limit: int,
+) -> Sequence[PredictionLog]:
+    """Log rows, newest first. Timestamps without an offset are taken as UTC."""
+    since, until = _as_utc(since), _as_utc(until)
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput(
+            f"since ({since.isoformat()}) must be earlier than until ({until.isoformat()})",
+            code="invalid_range",
+        )
+    return repository.list_entries(
+        session, since=since, until=until, model_version=model_version, limit=limit
+    )
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

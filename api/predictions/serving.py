@@ -1,0 +1,201 @@
+"""The per-process serving state: model cache, alias snapshot, prediction log.
+
+One ``Serving`` exists per API process. ``start_serving()``/``stop_serving()``
+(or the ``serving_lifespan`` context manager) are called from the application's
+lifespan: start launches the alias watcher and the log flusher, stop ends them
+and flushes the prediction log so a clean shutdown loses nothing. Without a
+lifespan (a bare test app) the first request starts them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.config import Settings, get_settings
+from api.db.session import session_scope
+from api.errors import ServiceUnavailable, TasadorError
+from api.logging import get_logger
+from api.ml import artifact as artifacts
+from api.ml.fast import FastPredictor, UnsupportedModel, compile_predictor
+from api.predictions import repository
+from api.predictions.aliases import AliasReader, AliasSnapshot
+from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
+from api.predictions.model_cache import ModelCache
+from api.registry import repository as registry_repository
+from api.registry import service as registry
+from api.storage import StorageError, get_store
+
+log = get_logger("api.predictions.serving")
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    version: int
+    predictor: FastPredictor
+
+
+def load_model(session: Session, version: int) -> ServedModel:
+    """Fetch, verify and compile one registered version (the slow path)."""
+    row = registry.get(session, version)  # 404 model_not_found
+    settings = get_settings()
+    try:
+        data = get_store().get_bytes(row.artifact_uri)
+        artifact = artifacts.from_bytes(data, settings.secret_key.get_secret_value().encode())
+        predictor = compile_predictor(artifact.estimator)
+    except (StorageError, artifacts.ArtifactError, UnsupportedModel) as exc:
+        log.error("model_load_failed", version=version, error=f"{type(exc).__name__}: {exc}")
+        message = exc.message if isinstance(exc, TasadorError) else str(exc)
+        raise ServiceUnavailable(
+            f"model version {version} cannot be served: {message}",
+            code="model_unavailable",
+            details={"version": version, "artifact_uri": row.artifact_uri},
+        ) from exc
+    log.info("model_loaded", version=version, preset=artifact.preset)
+    return ServedModel(version, predictor)
+
+
+def _load_in_own_session(version: int) -> ServedModel:
+    with session_scope() as session:
+        return load_model(session, version)
+
+
+def _read_aliases() -> dict[str, int]:
+    with session_scope() as session:
+        return registry_repository.all_aliases(session)
+
+
+class Serving:
+    """Resolves ``model`` to a version and the version to a compiled predictor."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        read_aliases: AliasReader = _read_aliases,
+        load: Callable[[int], ServedModel] = _load_in_own_session,
+        write_rows: RowWriter = repository.insert_rows,
+    ) -> None:
+        self.cache: ModelCache[ServedModel] = ModelCache(settings.model_cache_size, load)
+        self.aliases = AliasSnapshot(
+            read_aliases, settings.alias_refresh_seconds, on_change=self._aliases_changed
+        )
+        self.log = PredictionLogBuffer(
+            write_rows,
+            max_rows=settings.prediction_log_max_buffer,
+            batch_rows=settings.prediction_log_batch,
+            flush_seconds=settings.prediction_log_flush_seconds,
+        )
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            self.aliases.start()
+            self.log.start()
+
+    def stop(self) -> None:
+        with self._start_lock:
+            self.aliases.stop()
+            self.log.close()
+            self._started = False
+
+    def resolve(self, session: Session, model: str | int) -> int:
+        """The version ``model`` names; no query when the snapshot knows the alias.
+
+        A miss in the snapshot (an alias created a moment ago, or the snapshot
+        not read yet) asks the database, so it never wrongly answers 404.
+        """
+        if isinstance(model, int):
+            return model
+        if model.isdigit():
+            return int(model)
+        name = model or registry.PRODUCTION
+        version = self.aliases.lookup(name)
+        if version is not None:
+            return version
+        return registry.resolve(session, name).version  # 409 no_model, 404, 422
+
+    def model(self, session: Session, version: int) -> ServedModel:
+        """The compiled predictor; a miss loads it with the caller's session."""
+        return self.cache.get_or_load(version, lambda: load_model(session, version))
+
+    def _aliases_changed(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
+        """Warm the versions that live traffic is about to need, off the request path.
+
+        Only aliases whose previous version was cached (so traffic used it), plus
+        ``production`` on the first read, are warmed: a fresh ``staging`` alias
+        must not evict a model that is being served.
+        """
+        wanted = [
+            version
+            for name, version in after.items()
+            if before.get(name) != version
+            and self.cache.peek(version) is None
+            and (
+                (name in before and self.cache.peek(before[name]) is not None)
+                or (not before and name == registry.PRODUCTION)
+            )
+        ]
+        if wanted:
+            threading.Thread(
+                target=self._warm, args=(wanted,), name="model-warmup", daemon=True
+            ).start()
+
+    def _warm(self, versions: list[int]) -> None:
+        for version in versions:
+            try:
+                self.cache.get(version)
+            except Exception as exc:  # logged; the next request reports it to its caller
+                log.warning("model_warmup_failed", version=version, error=str(exc))
+
+
+_lock = threading.Lock()
+_serving: Serving | None = None
+
+
+def get_serving() -> Serving:
+    """The process's serving state, started on first use."""
+    global _serving
+    if _serving is None:
+        with _lock:
+            if _serving is None:
+                _serving = Serving(get_settings())
+    _serving.start()
+    return _serving
+
+
+def start_serving() -> Serving:
+    """Start the alias watcher and the log flusher (call at application startup)."""
+    return get_serving()
+
+
+def stop_serving() -> None:
+    """Stop both threads and flush the prediction log (call at shutdown).
+
+    The state is forgotten, so a later ``get_serving()`` starts afresh with an
+    empty cache (tests rely on this between apps).
+    """
+    global _serving
+    with _lock:
+        serving, _serving = _serving, None
+    if serving is not None:
+        serving.stop()
+
+
+@asynccontextmanager
+async def serving_lifespan(_: Any = None) -> AsyncIterator[None]:
+    """``async with serving_lifespan(app):`` inside the application's lifespan."""
+    start_serving()
+    try:
+        yield
+    finally:
+        stop_serving()
