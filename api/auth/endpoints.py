@@ -19,6 +19,14 @@ from api.dependencies import DbSession
 
 router = APIRouter(prefix="/v1")
 
+_LOGIN_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "`invalid_credentials`"},
+    429: {"description": "`too_many_attempts`; wait `Retry-After` seconds"},
+}
+_REFRESH_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "`invalid_token` (unknown, revoked or reused) or `token_expired`"},
+}
+
 
 @contextmanager
 def _keeping_writes_on(session: Session, *errors: type[Exception]) -> Iterator[None]:
@@ -37,7 +45,7 @@ def _tokens(pair: service.TokenPair) -> TokenResponse:
     )
 
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], responses=_LOGIN_ERRORS)
 def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: DbSession,
@@ -54,7 +62,7 @@ def log_in(
         return _tokens(service.login(session, form.username, form.password, client))
 
 
-@router.post("/auth/refresh", tags=["auth"])
+@router.post("/auth/refresh", tags=["auth"], responses=_REFRESH_ERRORS)
 def refresh(body: RefreshRequest, session: DbSession, client: ClientAddress) -> TokenResponse:
     """Exchange a refresh token for a new pair. Each refresh token works once:
     presenting a used one revokes every token from the same login."""
