@@ -73,7 +73,7 @@ def prediction_log(
     rows = service.read_log(
         session, since=since, until=until, model_version=model_version, limit=limit
     )
-    return PredictionLogPage(items=[PredictionLogEntry.model_validate(r) for r in rows])
+    return PredictionLogPage(items=[PredictionLogEntry.from_row(r) for r in rows])
 
 
 @router.get("/v1/ping", response_model=PingResponse)

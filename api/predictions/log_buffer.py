@@ -18,10 +18,24 @@ from datetime import datetime
 from typing import Any
 
 from api.logging import get_logger
+from api.ml.schema import FEATURES
 
 log = get_logger("api.predictions.log")
 
-RowWriter = Callable[[list[dict[str, Any]]], None]
+# Column order of the row tuples handed to the writer (the table's columns but id).
+LOG_COLUMNS: tuple[str, ...] = (
+    "created_at",
+    "request_id",
+    "user_id",
+    "model",
+    "model_version",
+    "position",
+    *FEATURES,
+    "price",
+    "latency_ms",
+)
+Row = tuple[Any, ...]
+RowWriter = Callable[[list[Row]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +51,11 @@ class PredictionEvent:
     instances: Sequence[Mapping[str, Any]]
     prices: Sequence[float]
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[Row]:
+        """Tuples in LOG_COLUMNS order."""
+        head = (self.created_at, self.request_id, self.user_id, self.model, self.model_version)
         return [
-            {
-                "created_at": self.created_at,
-                "request_id": self.request_id,
-                "user_id": self.user_id,
-                "model": self.model,
-                "model_version": self.model_version,
-                "position": i,
-                "inputs": dict(instance),
-                "price": price,
-                "latency_ms": self.latency_ms,
-            }
+            (*head, i, *[instance[name] for name in FEATURES], price, self.latency_ms)
             for i, (instance, price) in enumerate(zip(self.instances, self.prices, strict=True))
         ]
 

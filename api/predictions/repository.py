@@ -4,21 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.db.engine import get_engine
 from api.db.tables.prediction_log import PredictionLog
+from api.predictions.log_buffer import LOG_COLUMNS, Row
+
+_COPY = f"COPY prediction_logs ({', '.join(LOG_COLUMNS)}) FROM STDIN"
 
 
-def insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Insert one batch in its own transaction (called by the flusher thread)."""
+def insert_rows(rows: list[Row]) -> None:
+    """Insert one batch in its own transaction (called by the flusher thread).
+
+    On Postgres the rows are streamed with COPY, several times faster than a
+    multi-row INSERT; at full load the log takes tens of thousands of rows a
+    second and the flusher shares the CPU with the requests.
+    """
     if not rows:
         return
     with get_engine().begin() as connection:
-        connection.execute(insert(PredictionLog), rows)
+        if connection.dialect.name == "postgresql":
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            connection.execute(
+                insert(PredictionLog), [dict(zip(LOG_COLUMNS, r, strict=True)) for r in rows]
+            )
 
 
 def list_entries(

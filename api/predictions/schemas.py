@@ -33,7 +33,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from api.errors import InvalidInput
-from api.ml.schema import LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
+from api.ml.schema import FEATURES, LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
 
 MAX_INSTANCES: Final[int] = 1000
 # The model compares features as float32; larger values cannot be predicted.
@@ -94,8 +94,6 @@ class PredictionResponse(BaseModel):
 
 
 class PredictionLogEntry(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     created_at: datetime
     request_id: str
@@ -106,6 +104,21 @@ class PredictionLogEntry(BaseModel):
     inputs: dict[str, Any]
     price: float
     latency_ms: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> PredictionLogEntry:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            request_id=row.request_id,
+            user_id=row.user_id,
+            model=row.model,
+            model_version=row.model_version,
+            position=row.position,
+            inputs={name: getattr(row, name) for name in FEATURES},
+            price=row.price,
+            latency_ms=row.latency_ms,
+        )
 
 
 class PredictionLogPage(BaseModel):

@@ -7,7 +7,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api.predictions.log_buffer import PredictionEvent, PredictionLogBuffer
+from api.ml.schema import FEATURES
+from api.predictions.log_buffer import LOG_COLUMNS, PredictionEvent, PredictionLogBuffer
+
+FEATURE_VALUES = {name: 1.0 for name in FEATURES} | {"type": "casa", "sector": "nunoa"}
 
 
 def event(n: int, version: int = 1, request_id: str = "r") -> PredictionEvent:
@@ -18,7 +21,7 @@ def event(n: int, version: int = 1, request_id: str = "r") -> PredictionEvent:
         model="production",
         model_version=version,
         latency_ms=1.5,
-        instances=[{"type": "casa", "i": i} for i in range(n)],
+        instances=[{**FEATURE_VALUES, "n_rooms": float(i)} for i in range(n)],
         prices=[float(1000 + i) for i in range(n)],
     )
 
@@ -27,16 +30,16 @@ class Table:
     """Stands in for the database table: records each inserted batch."""
 
     def __init__(self) -> None:
-        self.batches: list[list[dict[str, Any]]] = []
+        self.batches: list[list[dict[str, Any]]] = []  # rows as column -> value
         self.fail = False
         self.block = threading.Event()
         self.block.set()
 
-    def insert(self, rows: list[dict[str, Any]]) -> None:
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
         self.block.wait(5)
         if self.fail:
             raise ConnectionError("database is down")
-        self.batches.append(rows)
+        self.batches.append([dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows])
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -52,7 +55,8 @@ def test_each_instance_becomes_one_row_with_its_request_context() -> None:
     assert [r["price"] for r in table.rows] == [1000.0, 1001.0, 1002.0]
     assert {r["request_id"] for r in table.rows} == {"abc"}
     assert {r["model_version"] for r in table.rows} == {4}
-    assert table.rows[1]["inputs"] == {"type": "casa", "i": 1}
+    assert table.rows[1]["n_rooms"] == 1.0
+    assert table.rows[1]["sector"] == "nunoa"
 
 
 def test_close_flushes_everything_still_buffered() -> None:

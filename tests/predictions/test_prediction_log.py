@@ -45,7 +45,8 @@ def test_every_instance_is_logged_and_flushed_on_shutdown(
     rows = _rows(db_session, "req-log-1")
     assert [r.position for r in rows] == [0, 1]
     assert [r.price for r in rows] == [p["price"] for p in response.json()["predictions"]]
-    assert rows[1].inputs["net_area"] == 300.0
+    assert rows[1].net_area == 300.0
+    assert rows[1].type == "casa"
     assert {r.model_version for r in rows} == {registered_model}
     assert {r.model for r in rows} == {"production"}
     assert all(r.latency_ms > 0 for r in rows)
@@ -93,6 +94,7 @@ def test_admin_reads_the_log_newest_first_with_filters(
         == []
     )
     assert second in {item["model_version"] for item in everything}
+    assert everything[0]["inputs"] == {**instance(n_rooms=2.0)}
 
 
 def test_the_limit_is_at_most_1000(log_api: TestClient, admin_headers: dict[str, str]) -> None:

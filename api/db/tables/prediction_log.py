@@ -1,5 +1,9 @@
 """One row per predicted instance, for model monitoring.
 
+The inputs are typed columns rather than one JSON document: drift queries
+(``avg(net_area)`` per model version and day) run in plain SQL, and rows are
+cheaper to write, which matters at tens of thousands of rows a second.
+
 No foreign keys on purpose: the log outlives the users and model versions it
 mentions (monitoring a retired model is the point), and inserting a batch must
 not take locks on the users or registry tables.
@@ -8,9 +12,8 @@ not take locks on the users or registry tables.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, UTCDateTime, utcnow
@@ -35,7 +38,14 @@ class PredictionLog(Base):
     model_version: Mapped[int] = mapped_column(Integer)
     # Position of the instance in the request, so a batch can be reassembled.
     position: Mapped[int] = mapped_column(Integer)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    type: Mapped[str] = mapped_column(String(16))
+    sector: Mapped[str] = mapped_column(String(200))
+    net_usable_area: Mapped[float] = mapped_column(Float)
+    net_area: Mapped[float] = mapped_column(Float)
+    n_rooms: Mapped[float] = mapped_column(Float)
+    n_bathroom: Mapped[float] = mapped_column(Float)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
     price: Mapped[float] = mapped_column(Float)
     # Time spent inside the prediction route for the whole request, in ms.
     latency_ms: Mapped[float] = mapped_column(Float)
