@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.prediction_log import PredictionLog
 from api.errors import InvalidInput, TasadorError
+from api.metrics import PREDICTION_LATENCY, PREDICTIONS
 from api.ml.fast import UnpredictableInput
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent
@@ -36,10 +37,13 @@ def predict(session: Session, body: bytes, *, user_id: int | None, request_id: s
     serving = get_serving()
     version = serving.resolve(session, request.model)
     served = serving.model(session, version)
+    inference = time.perf_counter()
     try:
         prices = served.predictor.predict_records(request.instances).tolist()
     except UnpredictableInput as exc:
         raise InvalidInput(str(exc), code="unpredictable_instance") from exc
+    PREDICTION_LATENCY.observe(time.perf_counter() - inference)
+    PREDICTIONS.labels(str(version)).inc(len(prices))
     for i, price in enumerate(prices):
         if not math.isfinite(price):
             raise PredictionFailed(
@@ -47,7 +51,8 @@ def predict(session: Session, body: bytes, *, user_id: int | None, request_id: s
                 details={"index": i, "model_version": version},
             )
     answer = json.dumps(
-        {"model_version": version, "predictions": [{"price": p} for p in prices]}
+        {"model_version": version, "predictions": [{"price": p} for p in prices]},
+        separators=(",", ":"),
     ).encode()
     serving.log.add(
         PredictionEvent(

@@ -9,6 +9,7 @@ lifespan (a bare test app) the first request starts them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -19,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from api.config import Settings, get_settings
 from api.db.session import session_scope
-from api.errors import ServiceUnavailable, TasadorError
+from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
+from api.metrics import MODEL_SERVED
 from api.ml import artifact as artifacts
 from api.ml.fast import FastPredictor, UnsupportedModel, compile_predictor
+from api.predictions import metrics as serving_metrics
 from api.predictions import repository
 from api.predictions.aliases import AliasReader, AliasSnapshot
 from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
@@ -32,6 +35,8 @@ from api.registry import service as registry
 from api.storage import StorageError, get_store
 
 log = get_logger("api.predictions.serving")
+
+MAX_VERSION = 2**31 - 1  # model_versions.version is a 32-bit integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +119,16 @@ class Serving:
         A miss in the snapshot (an alias created a moment ago, or the snapshot
         not read yet) asks the database, so it never wrongly answers 404.
         """
-        if isinstance(model, int):
-            return model
-        if model.isdigit():
-            return int(model)
-        name = model or registry.PRODUCTION
-        version = self.aliases.lookup(name)
-        if version is not None:
+        if isinstance(model, int) or model.isdigit():
+            version = int(model)
+            # Out of the column's range, the database would fail rather than not find it.
+            if not 1 <= version <= MAX_VERSION:
+                raise NotFound(f"no model version {version}", code="model_not_found")
             return version
+        name = model or registry.PRODUCTION
+        known = self.aliases.lookup(name)
+        if known is not None:
+            return known
         return registry.resolve(session, name).version  # 409 no_model, 404, 422
 
     def model(self, session: Session, version: int) -> ServedModel:
@@ -129,6 +136,10 @@ class Serving:
         return self.cache.get_or_load(version, lambda: load_model(session, version))
 
     def _aliases_changed(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
+        _export_aliases(before, after)
+        self._warm_for(before, after)
+
+    def _warm_for(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
         """Warm the versions that live traffic is about to need, off the request path.
 
         Only aliases whose previous version was cached (so traffic used it), plus
@@ -158,8 +169,17 @@ class Serving:
                 log.warning("model_warmup_failed", version=version, error=str(exc))
 
 
+def _export_aliases(before: Mapping[str, int], after: Mapping[str, int]) -> None:
+    for name in before.keys() - after.keys():
+        with contextlib.suppress(KeyError):
+            MODEL_SERVED.remove(name)
+    for name, version in after.items():
+        MODEL_SERVED.labels(name).set(version)
+
+
 _lock = threading.Lock()
 _serving: Serving | None = None
+serving_metrics.register(lambda: _serving)
 
 
 def get_serving() -> Serving:

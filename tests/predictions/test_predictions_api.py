@@ -91,6 +91,9 @@ def test_unknown_version_and_unknown_alias_answer_404(
         json={"model": registered_model + 1000, "instances": [instance()]},
         headers=member_headers,
     )
+    out_of_range = api.post(
+        "/v1/predictions", json={"model": 10**12, "instances": [instance()]}, headers=member_headers
+    )
     missing_alias = api.post(
         "/v1/predictions",
         json={"model": "canary", "instances": [instance()]},
@@ -98,6 +101,7 @@ def test_unknown_version_and_unknown_alias_answer_404(
     )
     assert missing_version.status_code == 404
     assert missing_version.json()["error"]["code"] == "model_not_found"
+    assert out_of_range.json()["error"]["code"] == "model_not_found"
     assert missing_alias.status_code == 404
     assert missing_alias.json()["error"]["code"] == "alias_not_found"
 
@@ -114,3 +118,16 @@ def test_ping_answers_the_caller_id(api: TestClient, member_headers: dict[str, s
     me = api.get("/v1/users/me", headers=member_headers).json()
     assert response.json() == {"ok": True, "user_id": me["id"]}
     assert api.get("/v1/ping").status_code == 401
+
+
+def test_metrics_report_the_served_model_and_the_prediction_log(
+    api: TestClient, member_headers: dict[str, str], registered_model: int
+) -> None:
+    response = api.post(
+        "/v1/predictions", json={"instances": [instance()] * 3}, headers=member_headers
+    )
+    assert response.status_code == 200
+    metrics = api.get("/metrics").text
+    assert f'tasador_predictions_total{{model_version="{registered_model}"}}' in metrics
+    assert "tasador_model_cache_size 1.0" in metrics
+    assert "tasador_prediction_log_dropped_rows_total 0.0" in metrics
