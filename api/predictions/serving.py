@@ -100,6 +100,8 @@ class Serving:
         self._start_lock = threading.Lock()
 
     def start(self) -> None:
+        if self._started:  # the per-request call costs no lock once running
+            return
         with self._start_lock:
             if self._started:
                 return
