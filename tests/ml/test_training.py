@@ -75,7 +75,6 @@ def test_default_preset_learns_from_numeric_features(
     params = {"n_estimators": 200}
     improved = train(synthetic_train, params=params, test_df=synthetic_test)
     notebook = train(synthetic_train, preset="notebook", params=params, test_df=synthetic_test)
-    assert isinstance(improved.estimator, TransformedTargetRegressor)
     assert improved.metrics["mae"] < 0.6 * notebook.metrics["mae"]  # type: ignore[operator]
 
 
@@ -83,9 +82,9 @@ def test_default_preset_drops_implausible_training_rows_and_counts_them(
     synthetic_train: pd.DataFrame,
 ) -> None:
     dirty = synthetic_train.copy()
-    dirty.iloc[0, dirty.columns.get_loc("price")] = 0.0
-    dirty.iloc[1, dirty.columns.get_loc("net_area")] = 0.0
-    dirty.iloc[2, dirty.columns.get_loc("n_rooms")] = 55.0
+    dirty.loc[dirty.index[0], "price"] = 0.0
+    dirty.loc[dirty.index[1], "net_area"] = 0.0
+    dirty.loc[dirty.index[2], "n_rooms"] = 55.0
     dirty = pd.concat([dirty, dirty.iloc[[10, 11]]])
     result = train(dirty, params=FAST_PARAMS, test_df=synthetic_train.iloc[:50])
     assert result.rows == {
@@ -98,14 +97,14 @@ def test_default_preset_drops_implausible_training_rows_and_counts_them(
 
 def test_notebook_preset_trains_on_rows_as_given(synthetic_train: pd.DataFrame) -> None:
     dirty = synthetic_train.copy()
-    dirty.iloc[0, dirty.columns.get_loc("price")] = 0.0
+    dirty.loc[dirty.index[0], "price"] = 0.0
     result = train(dirty, preset="notebook", params=FAST_PARAMS, test_df=dirty.iloc[:20])
     assert result.rows == {"input": 2000, "used": 2000, "dropped": {}}
 
 
 def test_log_target_with_a_zero_price_is_refused_clearly(synthetic_train: pd.DataFrame) -> None:
     dirty = synthetic_train.copy()
-    dirty.iloc[0, dirty.columns.get_loc("price")] = 0.0
+    dirty.loc[dirty.index[0], "price"] = 0.0
     with pytest.raises(TrainingDataError, match="log_target needs every training price"):
         train(dirty, preset="notebook", params={**FAST_PARAMS, "log_target": True},
               test_df=dirty.iloc[:20])  # fmt: skip
@@ -123,3 +122,11 @@ def test_notebook_pipeline_drops_numeric_columns_and_default_keeps_them() -> Non
     default = build_pipeline("default", resolve_params("default", {"log_target": False}))
     assert notebook.named_steps["encode"].remainder == "drop"
     assert default.named_steps["encode"].remainder == "passthrough"
+
+
+def test_log_target_wraps_the_pipeline_in_a_log_transform() -> None:
+    from api.ml.presets import resolve_params
+
+    wrapped = build_pipeline("default", resolve_params("default", {"log_target": True}))
+    assert isinstance(wrapped, TransformedTargetRegressor)
+    assert wrapped.func is np.log and wrapped.inverse_func is np.exp
