@@ -15,11 +15,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import __version__
 from api.auth.endpoints import router as auth_router
+from api.datasets.endpoints import router as datasets_router
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
+from api.jobs.endpoints import router as jobs_router
 from api.logging import configure_logging, get_logger
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.predictions.endpoints import router as predictions_router
+from api.predictions.serving import serving_lifespan
+from api.registry.endpoints import router as models_router
 from api.users.endpoints import router as users_router
+from api.webhooks.endpoints import router as webhooks_router
 
 log = get_logger("api.access")
 
@@ -105,6 +111,7 @@ def install_request_context(app: FastAPI) -> None:
 def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
+        lifespan=serving_lifespan,
         title="Tasador",
         version=__version__,
         description="Property valuation: training and batch jobs, model registry, predictions.",
@@ -114,4 +121,9 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(users_router)
+    app.include_router(datasets_router)
+    app.include_router(jobs_router)
+    app.include_router(webhooks_router)
+    app.include_router(models_router)
+    app.include_router(predictions_router)
     return app

@@ -100,7 +100,8 @@ class JobsCollector(Collector):
             )
             totals: dict[str, list[float]] = {}
             for kind, started, ended in session.execute(finished.limit(10_000)):
-                totals.setdefault(kind, []).append((ended - started).total_seconds())
+                if started is not None and ended is not None:
+                    totals.setdefault(kind, []).append((ended - started).total_seconds())
             for kind, values in totals.items():
                 duration.add_metric([kind], sum(values) / len(values))
 
@@ -113,7 +114,7 @@ class JobsCollector(Collector):
 
         client = redis.Redis.from_url(url, socket_timeout=1)
         for name in (queue.QUEUE_TRAINING, queue.QUEUE_INFERENCE, queue.QUEUE_WEBHOOKS):
-            depth.add_metric([name], int(client.llen(name)))  # type: ignore[arg-type]
+            depth.add_metric([name], int(client.llen(name)))
 
 
 REGISTRY.register(JobsCollector())

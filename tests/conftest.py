@@ -25,4 +25,5 @@ os.environ["TASADOR_LOG_FORMAT"] = "json"
 pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.s3",
+    "tests.fixtures.worker",
 ]

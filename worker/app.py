@@ -14,4 +14,5 @@ app.config_from_object(celery_config(get_settings()))
 
 # Registers the tasks and the process signals on this app.
 import worker.signals  # noqa: E402
-import worker.tasks  # noqa: E402, F401
+import worker.tasks  # noqa: E402
+import worker.webhook_tasks  # noqa: E402, F401

@@ -18,6 +18,7 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.jobs import repository, service, state
 from api.logging import get_logger
+from api.webhooks.delivery import dispatch_due
 
 log = get_logger("api.jobs.reaper")
 
@@ -54,6 +55,8 @@ def reap_once() -> ReapReport:
         for job in repository.waiting_since(session, now - 3 * timeout):
             service.enqueue(session, job)
             report.resent += 1
+    # Webhook retries are scheduled in the database; send those now due.
+    report.resent += dispatch_due()
     if report.resent or report.failed:
         log.info("reaper_acted", resent=report.resent, failed=report.failed)
     return report

@@ -54,13 +54,14 @@ def _train(ctx: JobContext) -> Finalizer:
         raise InvalidInput(str(exc)) from exc
 
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
-    artifact = artifacts.ModelArtifact.create(
-        result.estimator,
+    artifact = artifacts.ModelArtifact(
+        estimator=result.estimator,
         preset=result.preset,
         params=result.params,
         metrics=result.metrics,
         evaluation=result.evaluation,
         training_data=training_data,
+        extra={"rows": result.rows},
     )
     uri = stored.artifact_uri(str(ctx.job_id))
     stored.save(uri, artifact)

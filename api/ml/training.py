@@ -143,6 +143,18 @@ def _score(estimator: Any, frame: pd.DataFrame) -> dict[str, float | None]:
     return compute_metrics(frame[TARGET].to_numpy(), estimator.predict(frame[FEATURES]))
 
 
+def holdout_split(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the seeded hold-out rows and of the rest, each in file order."""
+    order = np.random.default_rng(HOLDOUT_SEED).permutation(n_rows)
+    n_holdout = max(1, round(HOLDOUT_FRACTION * n_rows))
+    return np.sort(order[:n_holdout]), np.sort(order[n_holdout:])
+
+
+def holdout_frame(train_df: pd.DataFrame) -> pd.DataFrame:
+    """The rows ``train`` evaluates on when no test data is given (for re-scoring)."""
+    return train_df.iloc[holdout_split(len(train_df))[0]]
+
+
 def train(
     train_df: pd.DataFrame,
     *,
@@ -188,10 +200,10 @@ def train(
         metrics = _score(estimator, test_df)
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
     else:
-        order = np.random.default_rng(HOLDOUT_SEED).permutation(len(train_df))
-        n_holdout = max(1, round(HOLDOUT_FRACTION * len(train_df)))
-        holdout = train_df.iloc[np.sort(order[:n_holdout])]
-        part, _ = prepare(train_df.iloc[np.sort(order[n_holdout:])])
+        held, kept = holdout_split(len(train_df))
+        n_holdout = len(held)
+        holdout = train_df.iloc[held]
+        part, _ = prepare(train_df.iloc[kept])
         share = 1.0 - HOLDOUT_FRACTION
         first_end = share / (1.0 + share) if refit else 1.0
         reporter.phase(0.0, first_end)

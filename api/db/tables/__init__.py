@@ -7,8 +7,11 @@ from api.db.tables.job import Job
 from api.db.tables.login_attempt import LoginAttempt
 from api.db.tables.model_alias import ModelAlias
 from api.db.tables.model_version import ModelVersion
+from api.db.tables.prediction_log import PredictionLog
 from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
+from api.db.tables.webhook_delivery import WebhookAttempt, WebhookDelivery
+from api.db.tables.webhook_secret import WebhookSecret
 
 __all__ = [
     "AliasEvent",
@@ -18,6 +21,10 @@ __all__ = [
     "LoginAttempt",
     "ModelAlias",
     "ModelVersion",
+    "PredictionLog",
     "RefreshToken",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSecret",
 ]
