@@ -7,10 +7,13 @@ here as plugins.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _TMP = tempfile.mkdtemp(prefix="tasador-test-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault(
     "TASADOR_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/tasador_test"
 )
@@ -19,7 +22,10 @@ os.environ["TASADOR_ENV"] = "test"
 os.environ["TASADOR_DATA_DIR"] = _TMP
 os.environ["TASADOR_DATABASE_URL"] = os.environ["TASADOR_TEST_DATABASE_URL"]
 os.environ["TASADOR_REDIS_URL"] = os.environ["TASADOR_TEST_REDIS_URL"]
-os.environ["TASADOR_BROKER_URL"] = os.environ["TASADOR_TEST_REDIS_URL"].rsplit("/", 1)[0] + "/14"
+# The broker gets the Redis database just below the test one (15 -> 14), so two
+# checkouts can run side by side with different TASADOR_TEST_REDIS_URLs.
+_redis_base, _redis_db = os.environ["TASADOR_TEST_REDIS_URL"].rsplit("/", 1)
+os.environ["TASADOR_BROKER_URL"] = f"{_redis_base}/{max(int(_redis_db or 1) - 1, 0)}"
 os.environ["TASADOR_LOG_FORMAT"] = "json"
 
 pytest_plugins = [
