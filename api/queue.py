@@ -18,12 +18,10 @@ from api.db.session import defer
 QUEUE_TRAINING = "training"
 QUEUE_INFERENCE = "inference"
 QUEUE_WEBHOOKS = "webhooks"
-QUEUE_MAINTENANCE = "inference"  # the reaper is short; it rides the inference queue
 
 TASK_RUN_TRAINING = "tasador.jobs.run_training"
 TASK_RUN_BATCH_INFERENCE = "tasador.jobs.run_batch_inference"
 TASK_DELIVER_WEBHOOK = "tasador.webhooks.deliver"
-TASK_REAP_JOBS = "tasador.jobs.reap"
 
 _lock = threading.Lock()
 _producer: Celery | None = None

@@ -28,7 +28,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             queue.TASK_RUN_TRAINING: {"queue": queue.QUEUE_TRAINING},
             queue.TASK_RUN_BATCH_INFERENCE: {"queue": queue.QUEUE_INFERENCE},
             queue.TASK_DELIVER_WEBHOOK: {"queue": queue.QUEUE_WEBHOOKS},
-            queue.TASK_REAP_JOBS: {"queue": queue.QUEUE_MAINTENANCE},
         },
         # Flower shows tasks only when workers send events.
         "worker_send_task_events": True,

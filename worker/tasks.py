@@ -8,7 +8,6 @@ from __future__ import annotations
 from api import queue
 from api.config import get_settings
 from api.jobs.batch import run_batch_inference
-from api.jobs.reaper import reap_once
 from api.jobs.training import run_training
 from worker.app import app
 
@@ -31,8 +30,3 @@ def run_training_task(job_id: str) -> None:
 )
 def run_batch_inference_task(job_id: str) -> None:
     run_batch_inference(job_id)
-
-
-@app.task(name=queue.TASK_REAP_JOBS)
-def reap_jobs_task() -> None:
-    reap_once()

@@ -1,31 +1,39 @@
 """``tasador model``: the offline pipeline, usable without any server.
 
-Exit codes: 0 success, 2 bad input (the message names the file, row and
-column), 1 anything else.
+Exit codes: 0 success; 2 bad input: something given to read is missing or
+wrong (a file, a model, a column, a row: the message names the file, row and
+column) or a parameter is unknown or out of range; 1 anything else: an output
+that cannot be written, an object store that does not answer. The output's
+folder is checked before training, so a typo in ``--output`` fails at once
+instead of after an hour of fitting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import typer
 
 from api.datasets.reading import CsvSummary, HashingReader, iter_chunks, problems_as_details
-from api.errors import InvalidInput, TasadorError
+from api.errors import InvalidInput, NotFound, TasadorError
 from api.jobs.batch_io import predict_csv
 from api.ml import artifact as artifacts
 from api.ml.artifact import ArtifactError
 from api.ml.fast import compile_predictor
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
-from api.storage import open_input, open_output
+from api.storage import StorageError, open_input, open_output
 
 app = typer.Typer(help="Train and apply models offline.", no_args_is_help=True)
 
+EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+# Errors that mean "what you gave me is wrong", as opposed to "I could not finish".
+BAD_INPUT_ERRORS = (InvalidInput, NotFound, ParamError, TrainingDataError, ArtifactError)
 
 
 def _location(path_or_uri: str) -> str | Path:
@@ -37,16 +45,49 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, TasadorError) else str(exc)
+
+
+def _exit_for_input(exc: Exception) -> typer.Exit:
+    code = EXIT_BAD_INPUT if isinstance(exc, BAD_INPUT_ERRORS) else EXIT_FAILURE
+    return _fail(_message(exc), code)
+
+
+def _prepare_output(path_or_uri: str) -> contextlib.AbstractContextManager[BinaryIO]:
+    """The writable for an output, checked now; nothing is created until it is entered.
+
+    A malformed URI is bad input (2); a folder that does not exist is a place
+    that cannot be written (1).
+    """
+    try:
+        return open_output(_location(path_or_uri))
+    except InvalidInput as exc:
+        raise _fail(exc.message) from exc
+    except TasadorError as exc:
+        raise _fail(exc.message, EXIT_FAILURE) from exc
+
+
+def _named(path_or_uri: str, exc: InvalidInput) -> InvalidInput:
+    """``exc`` with the file named first, unless its message already names it."""
+    if isinstance(exc, StorageError) or path_or_uri in exc.message:
+        return exc
+    return InvalidInput(f"{path_or_uri}: {exc.message}", details=exc.details)
+
+
 def _read_training(path_or_uri: str) -> tuple[pd.DataFrame, str, int]:
     summary = CsvSummary()
     frames = []
-    with open_input(_location(path_or_uri)) as raw:
-        hashing = HashingReader(raw)
-        for chunk in iter_chunks(hashing, require_target=True):  # type: ignore[arg-type]
-            frames.append(chunk.valid)
-            summary.rows += len(chunk.raw)
-            summary.problem_count += len(chunk.problems)
-            summary.problems.extend(chunk.problems[: max(0, 20 - len(summary.problems))])
+    try:
+        with open_input(_location(path_or_uri)) as raw:
+            hashing = HashingReader(raw)
+            for chunk in iter_chunks(hashing, require_target=True):  # type: ignore[arg-type]
+                frames.append(chunk.valid)
+                summary.rows += len(chunk.raw)
+                summary.problem_count += len(chunk.problems)
+                summary.problems.extend(chunk.problems[: max(0, 20 - len(summary.problems))])
+    except InvalidInput as exc:
+        raise _named(path_or_uri, exc) from exc
     if summary.problem_count:
         lines = [
             f"  row {p['row']}, column {p['column']}: {p['reason']}"
@@ -65,7 +106,7 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name:
+        if not sep or not name.strip():
             raise InvalidInput(f"--param {pair!r}: expected name=value")
         try:
             params[name.strip()] = json.loads(value)
@@ -86,25 +127,28 @@ def train_command(
 
     Without --test-data the metrics come from a seeded 20 % hold-out of the
     training data (the JSON says so under "evaluation")."""
+    sink = _prepare_output(output)
     try:
+        params = _parse_params(param)
         frame, sha256, rows = _read_training(train_data)
         test = _read_training(test_data)[0] if test_data else None
-        result = train(frame, preset=preset, params=_parse_params(param), test_df=test)
-        artifact = artifacts.ModelArtifact(
-            estimator=result.estimator,
-            preset=result.preset,
-            params=result.params,
-            metrics=result.metrics,
-            evaluation=result.evaluation,
-            training_data={"uri": train_data, "sha256": sha256, "rows": rows},
-            extra={"rows": result.rows},
-        )
-        with open_output(_location(output)) as out:
+        result = train(frame, preset=preset, params=params, test_df=test)
+    except (*BAD_INPUT_ERRORS, TasadorError) as exc:
+        raise _exit_for_input(exc) from exc
+    artifact = artifacts.ModelArtifact(
+        estimator=result.estimator,
+        preset=result.preset,
+        params=result.params,
+        metrics=result.metrics,
+        evaluation=result.evaluation,
+        training_data={"uri": train_data, "sha256": sha256, "rows": rows},
+        extra={"rows": result.rows},
+    )
+    try:
+        with sink as out:
             artifacts.dump(artifact, out, signing_key=None)
-    except (InvalidInput, ParamError, TrainingDataError) as exc:
-        raise _fail(str(exc) if not isinstance(exc, TasadorError) else exc.message) from exc
     except TasadorError as exc:
-        raise _fail(exc.message, 1) from exc
+        raise _fail(exc.message, EXIT_FAILURE) from exc
     report = {**result.metrics, "evaluation": result.evaluation, "preset": result.preset}
     typer.echo(json.dumps(report))
     typer.echo(f"model written to {output}", err=True)
@@ -124,18 +168,23 @@ def predict_command(
         with open_input(_location(model)) as raw:
             artifact = artifacts.load(raw, signing_key=None)
         predictor = compile_predictor(artifact.estimator)
-        with (
-            open_input(_location(input)) as src,
-            open_output(_location(output)) as out,
-            open_output(_location(errors)) as err,
-        ):
-            counts = predict_csv(src, out, err, predictor, chunk_rows=chunk_rows)
     except ArtifactError as exc:
         raise _fail(f"{model}: {exc}") from exc
-    except InvalidInput as exc:
-        raise _fail(f"{input}: {exc.message}") from exc
     except TasadorError as exc:
-        raise _fail(exc.message, 1) from exc
+        raise _exit_for_input(exc) from exc
+    out_sink, err_sink = _prepare_output(output), _prepare_output(errors)
+    with contextlib.ExitStack() as stack:
+        try:
+            src = stack.enter_context(open_input(_location(input)))
+        except TasadorError as exc:
+            raise _exit_for_input(exc) from exc
+        try:
+            out, err = stack.enter_context(out_sink), stack.enter_context(err_sink)
+            counts = predict_csv(src, out, err, predictor, chunk_rows=chunk_rows)
+        except InvalidInput as exc:  # the input's header or CSV syntax
+            raise _fail(_named(input, exc).message) from exc
+        except TasadorError as exc:  # writing, or the store failing mid-way
+            raise _fail(exc.message, EXIT_FAILURE) from exc
     typer.echo(
         json.dumps({"rows": counts.predicted, "failed_rows": counts.failed, "output": output,
                     "errors": errors if counts.failed else None})

@@ -1,4 +1,4 @@
-"""Service processes: API server, Celery worker, Flower."""
+"""Service processes: API server, Celery worker, Flower, and all of them at once."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import sys
 import typer
 
 from api.config import get_settings
+from api.standalone.command import standalone
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.command("flower")(flower)
+    app.command("standalone")(standalone)
 
 
 def serve(
@@ -39,10 +41,15 @@ def worker(
     queues: str = typer.Option("training,inference,webhooks", help="comma-separated queues"),
     concurrency: int = typer.Option(1, help="worker processes"),
     pool: str = typer.Option("prefork", help="prefork, threads or solo"),
+    hostname: str | None = typer.Option(
+        None, help="node name, e.g. training@%h; needed when two workers share a host"
+    ),
 ) -> None:
     """Run a Celery worker for the given queues."""
     argv = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues]
     argv += ["-c", str(concurrency), "--pool", pool, "-l", get_settings().log_level]
+    if hostname:
+        argv += ["--hostname", hostname]
     os.execv(sys.executable, argv)  # noqa: S606
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from api.errors import InvalidInput
@@ -65,6 +66,17 @@ def _reader(stream: IO[bytes], chunk_rows: int) -> Any:
         raise InvalidInput(f"the file is not a readable CSV: {exc}") from exc
 
 
+def _validated(raw: pd.DataFrame, first_row: int, *, require_target: bool) -> Chunk:
+    absent = missing_columns(raw.columns, require_target=require_target)
+    if absent:
+        raise InvalidInput(
+            f"missing column(s): {', '.join(absent)}",
+            details={"missing_columns": absent, "columns": list(raw.columns)},
+        )
+    result = validate_frame(raw, require_target=require_target, row_offset=first_row - 1)
+    return Chunk(raw, result.frame, list(result.problems), first_row)
+
+
 def iter_chunks(
     stream: IO[bytes], *, require_target: bool, chunk_rows: int = 100_000
 ) -> Iterator[Chunk]:
@@ -74,16 +86,7 @@ def iter_chunks(
     with reader:
         try:
             for raw in reader:
-                absent = missing_columns(raw.columns, require_target=require_target)
-                if absent:
-                    raise InvalidInput(
-                        f"missing column(s): {', '.join(absent)}",
-                        details={"missing_columns": absent, "columns": list(raw.columns)},
-                    )
-                result = validate_frame(
-                    raw, require_target=require_target, row_offset=first_row - 1
-                )
-                yield Chunk(raw, result.frame, list(result.problems), first_row)
+                yield _validated(raw, first_row, require_target=require_target)
                 first_row += len(raw)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise InvalidInput(
@@ -114,3 +117,120 @@ def problems_as_details(summary: CsvSummary) -> dict[str, Any]:
         ],
         "total": summary.problem_count,
     }
+
+
+# ------------------------------------------------------------- chunks with their record text
+
+_NEWLINE, _QUOTE = 10, 34
+
+
+@dataclass
+class TextChunk:
+    """A validated chunk plus its bytes, and where each row's record lies in them.
+
+    ``spans`` (starts, ends) is None when records cannot be matched one to one
+    with rows, or when echoing them would not reproduce the parsed values (blank
+    lines skipped, carriage returns, spaces that ``skipinitialspace`` dropped).
+    """
+
+    chunk: Chunk
+    text: bytes
+    spans: tuple[np.ndarray, np.ndarray] | None
+
+
+def record_ends(text: bytes) -> np.ndarray:
+    """Offsets of the newlines that end a CSV record (not those inside quotes).
+
+    ``text`` must start outside quotes. A newline ends a record when an even number
+    of quote characters precede it (an escaped quote is doubled, so counts two);
+    a uint8 running sum keeps that parity without a wide temporary array.
+    """
+    array = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(array == _NEWLINE)
+    if ends.size and text.find(b'"') >= 0:
+        ends = ends[(np.cumsum(array == _QUOTE, dtype=np.uint8)[ends] & 1) == 0]
+    return ends
+
+
+class _RecordReader:
+    """Cuts a byte stream into runs of whole CSV records, reading ahead as needed."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.pending = b""
+        self.eof = False
+        self.bytes_per_row = 128  # a guess until the first chunk shows the real size
+
+    @property
+    def done(self) -> bool:
+        return self.eof and not self.pending
+
+    def take(self, records: int) -> tuple[bytes, np.ndarray]:
+        """Up to ``records`` whole records (fewer only at the end) and their end offsets."""
+        parts, size = [self.pending], len(self.pending)
+        target = self.bytes_per_row * records
+        while not self.eof:
+            if size >= target:
+                joined = b"".join(parts)
+                if record_ends(joined).size >= records:
+                    break
+                parts, target = [joined], size * 2
+            data = self.stream.read(max(target - size, 1 << 16))
+            if not data:
+                self.eof = True
+            parts.append(data)
+            size += len(data)
+        text = b"".join(parts)
+        if self.eof and text and not text.endswith(b"\n"):
+            text += b"\n"  # the last record may lack its newline
+        ends = record_ends(text)
+        cut = int(ends[records - 1]) + 1 if ends.size >= records else len(text)
+        self.pending = text[cut:]
+        ends = ends[:records]
+        if ends.size:
+            self.bytes_per_row = max(16, cut // int(ends.size) + 1)
+        return text[:cut], ends
+
+    def header(self) -> bytes:
+        """The first record that is not blank, as the parser chooses it."""
+        while True:
+            text, _ = self.take(1)
+            if text.strip() or self.done:
+                return text
+
+
+def _spans(text: bytes, ends: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    if b"\r" in text or b", " in text or b"\n " in text or text.startswith(b" "):
+        return None
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    keep = ends > starts  # empty lines: the parser skips them
+    if int(keep.sum()) != rows:
+        return None
+    return starts[keep], ends[keep]
+
+
+def iter_text_chunks(stream: IO[bytes], *, chunk_rows: int = 100_000) -> Iterator[TextChunk]:
+    """``iter_chunks(require_target=False)`` that also gives each chunk's record bytes.
+
+    Batch inference echoes valid records as they came rather than formatting the
+    parsed values again (most of the cost of ``DataFrame.to_csv``). The stream is
+    cut at record boundaries every ``chunk_rows`` records; each run is parsed on
+    its own with the header in front, so parsing and validation are unchanged.
+    """
+    reader = _RecordReader(stream)
+    header = reader.header()
+    first_row = 1
+    try:
+        while True:
+            text, ends = reader.take(chunk_rows)
+            try:
+                raw = pd.read_csv(io.BytesIO(header + text), skipinitialspace=True)
+            except pd.errors.EmptyDataError as exc:
+                raise InvalidInput("the file is empty: no CSV header found") from exc
+            chunk = _validated(raw, first_row, require_target=False)
+            yield TextChunk(chunk, text, _spans(text, ends, len(raw)))
+            first_row += len(raw)
+            if reader.done:
+                return
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the file is not a readable CSV near row {first_row}: {exc}") from exc
