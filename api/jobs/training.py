@@ -54,15 +54,7 @@ def _train(ctx: JobContext) -> Finalizer:
         raise InvalidInput(str(exc)) from exc
 
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
-    artifact = artifacts.ModelArtifact(
-        estimator=result.estimator,
-        preset=result.preset,
-        params=result.params,
-        metrics=result.metrics,
-        evaluation=result.evaluation,
-        training_data=training_data,
-        extra={"rows": result.rows},
-    )
+    artifact = artifacts.ModelArtifact.from_training(result, training_data)
     uri = stored.artifact_uri(str(ctx.job_id))
     stored.save(uri, artifact)
     ctx.on_discard(lambda: get_store().delete(uri))

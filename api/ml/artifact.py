@@ -31,6 +31,7 @@ from importlib import metadata as package_metadata
 from typing import IO, Any, Final
 
 from api.ml.schema import feature_schema
+from api.ml.training import TrainResult
 
 FORMAT_VERSION: Final[int] = 1
 _META, _MODEL, _SIGNATURE = "metadata.json", "model.pkl", "signature"
@@ -76,6 +77,19 @@ class ModelArtifact:
     versions: dict[str, str] = field(default_factory=library_versions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. cleaning counts
+
+    @classmethod
+    def from_training(cls, result: TrainResult, training_data: dict[str, Any]) -> ModelArtifact:
+        """The artifact of a ``train()`` result; ``training_data`` fingerprints its input."""
+        return cls(
+            estimator=result.estimator,
+            preset=result.preset,
+            params=result.params,
+            metrics=result.metrics,
+            evaluation=result.evaluation,
+            training_data=training_data,
+            extra={"rows": result.rows},
+        )
 
     def metadata(self) -> dict[str, Any]:
         return {

@@ -40,13 +40,8 @@ class TrainedModel:
 def _train(seed: int, n_estimators: int) -> TrainedModel:
     frame = validate_frame(generate(1500, seed), require_target=True).frame
     result = train(frame, preset="default", params={"n_estimators": n_estimators})
-    artifact = artifacts.ModelArtifact(
-        estimator=result.estimator,
-        preset=result.preset,
-        params=result.params,
-        metrics=result.metrics,
-        evaluation=result.evaluation,
-        training_data={"uri": "s3://tests/train.csv", "sha256": "0" * 64, "rows": 1500},
+    artifact = artifacts.ModelArtifact.from_training(
+        result, {"uri": "s3://tests/train.csv", "sha256": "0" * 64, "rows": 1500}
     )
     key = get_settings().secret_key.get_secret_value().encode()
     return TrainedModel(result.estimator, artifacts.to_bytes(artifact, key))
