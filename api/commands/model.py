@@ -166,7 +166,8 @@ def predict_command(
     errors = errors or (output[:-4] if output.endswith(".csv") else output) + ".errors.csv"
     try:
         with open_input(_location(model)) as raw:
-            artifact = artifacts.load(raw, signing_key=None)
+            # A zip is read from its end: an S3 body cannot seek, so take it whole.
+            artifact = artifacts.from_bytes(raw.read(), signing_key=None)
         predictor = compile_predictor(artifact.estimator)
     except ArtifactError as exc:
         raise _fail(f"{model}: {exc}") from exc
