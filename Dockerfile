@@ -8,10 +8,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: it is rebuilt only when the pins change.
-COPY constraints.txt ./
-RUN grep -v -E '^(moto|ruff|mypy|pytest|import-linter|pandas-stubs|boto3-stubs|types-)' constraints.txt > /tmp/runtime.txt \
-    && pip install -r /tmp/runtime.txt
+# Dependencies first, in their own layer: it is rebuilt only when the pins or the
+# dependency list change. Only the runtime dependencies of pyproject.toml are
+# installed, at the versions pinned in constraints.txt: installing every pin
+# would also ship the test and lint tools (moto's server, mypy, pytest...).
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt -c constraints.txt
 
 COPY pyproject.toml README.md alembic.ini ./
 COPY api ./api

@@ -1,7 +1,7 @@
 """Shared data for the offline CLI tests: synthetic CSVs and one trained model.
 
 The CLI runs in-process through Typer's runner (a subprocess would pay ~4 s of
-imports per call); ``tests/commands/test_entry_point.py`` runs the installed
+imports per call); ``test_installed_script_writes_the_same_file`` runs the installed
 ``tasador`` script once to cover the real entry point.
 """
 
@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.cli import app
 
@@ -24,7 +23,7 @@ TRAIN_ROWS, TEST_ROWS = 2000, 500
 QUICK = ["--param", "n_estimators=20", "--param", "loss=huber"]
 
 
-def tasador(*args: str | Path) -> Result:
+def tasador(*args: str | Path | int) -> Result:
     """Run ``tasador ARGS`` in-process; stdout and stderr stay apart."""
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
