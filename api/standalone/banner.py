@@ -71,8 +71,10 @@ def render(outcome: Outcome, endpoints: Endpoints) -> str:
             "              (generated now and shown only this once; "
             "set TASADOR_ADMIN_PASSWORD to choose it)"
         )
+    elif endpoints.admin_password_from_env:
+        admin = f"{outcome.admin_username} (password: TASADOR_ADMIN_PASSWORD of the first start)"
     else:
-        admin = f"{outcome.admin_username} (password as set on the first start)"
+        admin = f"{outcome.admin_username} (password as printed on the first start)"
     training = (
         f"A first model is training on synthetic data (job {outcome.state.first_job_id});\n"
         "predictions answer 409 no_model until it is done, usually within a minute."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+import sys
 from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from api.datasets import service as datasets
 from api.db.engine import dispose_engine
 from api.db.session import session_scope
 from api.db.tables.user import User
+from api.errors import InvalidInput
 from api.jobs.schemas import TrainingJobIn
 from api.jobs.submission import submit_training
 from api.ml.schema import TARGET
@@ -31,7 +33,7 @@ from api.storage import get_store
 from api.users import repository as users
 from api.users.service import ensure_admin
 
-DEMO_TRAIN_ROWS = 4000
+DEMO_TRAIN_ROWS = 3000
 DEMO_BATCH_ROWS = 500
 # Few enough stages that the first model is ready within a minute on a laptop.
 FIRST_TRAINING_PARAMS = {"n_estimators": 200}
@@ -63,7 +65,14 @@ def run(layout: Layout) -> Outcome:
     state = _load_state(layout)
     first_start = state is None
     if state is None:
-        state = _create_demo()
+        try:
+            state = _create_demo()
+        except BaseException:
+            if generated is not None:
+                # The banner will not be printed, and the password is stored
+                # nowhere: without this line the admin would be locked out.
+                print(f"admin password (generated now): {generated}", file=sys.stderr)
+            raise
         layout.state_file.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
     # The children open their own connections; the runner needs none from here on.
     dispose_engine()
@@ -78,7 +87,13 @@ def _ensure_admin() -> str | None:
             return None
         given = settings.admin_password
         password = given.get_secret_value() if given is not None else secrets.token_urlsafe(12)
-        ensure_admin(session, settings.admin_username, password)
+        try:
+            ensure_admin(session, settings.admin_username, password)
+        except InvalidInput as exc:
+            # Only the operator's own values can break the rules; say which one.
+            username_broken = exc.code == "invalid_username"
+            setting = "TASADOR_ADMIN_USERNAME" if username_broken else "TASADOR_ADMIN_PASSWORD"
+            raise InvalidInput(f"{setting}: {exc.message}", code=exc.code) from exc
     return None if given is not None else password
 
 

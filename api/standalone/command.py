@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ import httpx
 import typer
 
 from api.config import get_settings
+from api.errors import TasadorError
+from api.logging import configure_logging
 from api.standalone import broker
 from api.standalone.environment import (
     Layout,
@@ -61,6 +64,8 @@ def standalone(
     # ``tasador`` command would otherwise pay for at start.
     from api.standalone import banner, bootstrap
 
+    for port, option in ((api_port, "--api-port"), (flower_port, "--flower-port")):
+        _refuse_busy_port(host, port, option)
     layout = Layout(data_dir.resolve())
     layout.create()
     stop = threading.Event()
@@ -76,24 +81,20 @@ def standalone(
     broker_child: Child | None = None
     code = 0
     try:
-        if wants_embedded_broker(environ):
-            problem = broker.check_available()
-            if problem is not None:
-                raise StartupFailed(problem)
-            argv = [sys.executable, "-m", "api.standalone.broker", str(layout.broker_port_file)]
-            broker_child = supervisor.start("broker", argv)
-            port = int(wait_for_file(layout.broker_port_file, broker_child, 30))
-            added.update(broker_environment(port, environ))
+        broker_child = _start_broker(supervisor, layout, environ, added)
         apply(added)
         supervisor.env.update(added)
+        configure_logging()  # migration and bootstrap messages, on stderr
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not every readiness probe
         outcome = bootstrap.run(layout)
-        _start_services(supervisor, host, api_port, flower_port)
         api = f"http://{_display(host)}:{api_port}"
-        _wait_until_ready(supervisor, stop, api, host, flower_port)
+        if not stop.is_set():
+            _start_services(supervisor, host, api_port, flower_port)
+            _wait_until_ready(supervisor, stop, api, host, flower_port)
         if not stop.is_set():
             typer.echo(banner.render(outcome, _endpoints(layout, api, host, flower_port)))
             code = _watch(supervisor, stop)
-    except (StartupFailed, RuntimeError) as exc:
+    except (StartupFailed, RuntimeError, TasadorError) as exc:
         typer.echo(f"error: {exc}", err=True)
         code = 1
     finally:
@@ -101,6 +102,38 @@ def standalone(
         supervisor.stop_all(stop_timeout, last=broker_child)
         typer.echo("stopped.", err=True)
     raise typer.Exit(code)
+
+
+def _start_broker(
+    supervisor: Supervisor, layout: Layout, environ: dict[str, str], added: dict[str, str]
+) -> Child | None:
+    """The embedded broker, unless the environment names one; adds its URLs to ``added``."""
+    if not wants_embedded_broker(environ):
+        return None
+    problem = broker.check_available()
+    if problem is not None:
+        raise StartupFailed(problem)
+    argv = [sys.executable, "-m", "api.standalone.broker", str(layout.broker_port_file)]
+    child = supervisor.start("broker", argv)
+    port = int(wait_for_file(layout.broker_port_file, child, 30))
+    added.update(broker_environment(port, environ))
+    return child
+
+
+def _refuse_busy_port(host: str, port: int, option: str) -> None:
+    """Fail before starting anything, rather than with a child's log tail later."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the servers do; without it a port closed moments ago looks busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            typer.echo(
+                f"error: cannot listen on {host}:{port} ({exc.strerror}); another "
+                f"tasador standalone may be running, or choose another port with {option}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 def _start_services(supervisor: Supervisor, host: str, api_port: int, flower_port: int) -> None:

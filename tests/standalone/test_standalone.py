@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import pytest
 from tests.standalone.process import (
     Standalone,
     clean_environment,
+    command,
     free_port,
     live_processes_in_sessions,
 )
@@ -144,3 +146,24 @@ def test_standalone_trains_serves_batch_jobs_keeps_data_and_stops_every_process(
         _stop_and_check_nothing_is_left(again)
     finally:
         run.kill()
+
+
+@pytest.mark.integration
+def test_busy_api_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        options = ["--data-dir", str(tmp_path / "data"), "--api-port", str(port)]
+        done = subprocess.run(
+            [*command(), "standalone", *options, "--flower-port", str(free_port())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_environment(),
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "--api-port" in done.stderr
+    assert not (tmp_path / "data").exists()
