@@ -17,20 +17,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from api.cli import app
 from tests.standalone.process import (
     Standalone,
     clean_environment,
-    command,
     free_port,
     live_processes_in_sessions,
 )
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find leftover processes"),
-]
 
 START_TIMEOUT = 90.0
 FIRST_MODEL_TIMEOUT = 90.0
@@ -84,6 +79,9 @@ def _run_printed_curl_session(banner: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find leftover processes")
 def test_standalone_trains_serves_batch_jobs_keeps_data_and_stops_every_process(
     tmp_path: Path,
 ) -> None:
@@ -148,22 +146,14 @@ def test_standalone_trains_serves_batch_jobs_keeps_data_and_stops_every_process(
         run.kill()
 
 
-@pytest.mark.integration
 def test_busy_api_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         options = ["--data-dir", str(tmp_path / "data"), "--api-port", str(port)]
-        done = subprocess.run(
-            [*command(), "standalone", *options, "--flower-port", str(free_port())],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=clean_environment(),
-            check=False,
-        )
-    assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
-    assert "--api-port" in done.stderr
+        result = CliRunner().invoke(app, ["standalone", *options, "--flower-port", "0"])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--api-port" in result.output
     assert not (tmp_path / "data").exists()
