@@ -19,29 +19,20 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth.passwords import hash_password
-from api.db.session import session_scope
-from api.db.tables.user import User
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.registry import artifacts
 from api.storage import get_store
-from tests.fixtures.worker import Worker, wait_for_job
+from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
 from tests.jobs.conftest import FAST_PARAMS, csv_bytes
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def headers(live_client: TestClient) -> dict[str, str]:
     """A committed member and a bearer token obtained by logging in."""
-    username = f"member-{uuid.uuid4().hex[:8]}"
-    with session_scope() as session:
-        session.add(User(username=username, password_hash=hash_password(PASSWORD), role="member"))
-    token = live_client.post("/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return log_in_committed_member(live_client)
 
 
 def upload(client: TestClient, headers: dict[str, str], frame: pd.DataFrame) -> str:

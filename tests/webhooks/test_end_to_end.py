@@ -17,21 +17,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth.passwords import hash_password
 from api.config import get_settings
 from api.db.session import session_scope
-from api.db.tables.user import User
 from api.main import create_app
 from api.ml.synth import generate
 from api.storage import get_store
 from api.webhooks.delivery import dispatch_due
 from api.webhooks.signing import verify
-from tests.fixtures.worker import Worker, wait_for_job
+from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_endpoints import with_routes
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -48,12 +45,7 @@ def hooks_live_client(
 
 
 def login(client: TestClient) -> dict[str, str]:
-    username = f"hooks-{uuid.uuid4().hex[:8]}"
-    with session_scope() as session:
-        session.add(User(username=username, password_hash=hash_password(PASSWORD), role="member"))
-    token = client.post("/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return log_in_committed_member(client, prefix="hooks")
 
 
 def free_port() -> int:
