@@ -135,14 +135,8 @@ def train_command(
         result = train(frame, preset=preset, params=params, test_df=test)
     except (*BAD_INPUT_ERRORS, TasadorError) as exc:
         raise _exit_for_input(exc) from exc
-    artifact = artifacts.ModelArtifact(
-        estimator=result.estimator,
-        preset=result.preset,
-        params=result.params,
-        metrics=result.metrics,
-        evaluation=result.evaluation,
-        training_data={"uri": train_data, "sha256": sha256, "rows": rows},
-        extra={"rows": result.rows},
+    artifact = artifacts.ModelArtifact.from_training(
+        result, {"uri": train_data, "sha256": sha256, "rows": rows}
     )
     try:
         with sink as out:

@@ -24,15 +24,16 @@ from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
 from api.metrics import MODEL_SERVED
 from api.ml import artifact as artifacts
-from api.ml.fast import FastPredictor, UnsupportedModel, compile_predictor
+from api.ml.fast import FastPredictor, UnsupportedModel
 from api.predictions import metrics as serving_metrics
 from api.predictions import repository
 from api.predictions.aliases import AliasReader, AliasSnapshot
 from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
 from api.predictions.model_cache import ModelCache
+from api.registry import artifacts as stored
 from api.registry import repository as registry_repository
 from api.registry import service as registry
-from api.storage import StorageError, get_store
+from api.storage import StorageError
 
 log = get_logger("api.predictions.serving")
 
@@ -48,11 +49,8 @@ class ServedModel:
 def load_model(session: Session, version: int) -> ServedModel:
     """Fetch, verify and compile one registered version (the slow path)."""
     row = registry.get(session, version)  # 404 model_not_found
-    settings = get_settings()
     try:
-        data = get_store().get_bytes(row.artifact_uri)
-        artifact = artifacts.from_bytes(data, settings.secret_key.get_secret_value().encode())
-        predictor = compile_predictor(artifact.estimator)
+        predictor = stored.load_predictor(row.artifact_uri)
     except (StorageError, artifacts.ArtifactError, UnsupportedModel) as exc:
         log.error("model_load_failed", version=version, error=f"{type(exc).__name__}: {exc}")
         message = exc.message if isinstance(exc, TasadorError) else str(exc)
@@ -61,7 +59,7 @@ def load_model(session: Session, version: int) -> ServedModel:
             code="model_unavailable",
             details={"version": version, "artifact_uri": row.artifact_uri},
         ) from exc
-    log.info("model_loaded", version=version, preset=artifact.preset)
+    log.info("model_loaded", version=version, preset=row.preset)
     return ServedModel(version, predictor)
 
 

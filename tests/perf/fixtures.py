@@ -88,13 +88,8 @@ def register_model(stack: Stack, preset: str, *, quick: bool) -> Model:
     else:
         frame = validate_frame(generate(TRAINING_ROWS, seed=42), require_target=True).frame
         result = train(frame, preset=preset, params=params, refit=False)
-        artifact = artifacts.ModelArtifact(
-            estimator=result.estimator,
-            preset=result.preset,
-            params=result.params,
-            metrics=result.metrics,
-            evaluation=result.evaluation,
-            training_data={"uri": "synthetic", "sha256": "", "rows": TRAINING_ROWS},
+        artifact = artifacts.ModelArtifact.from_training(
+            result, {"uri": "synthetic", "sha256": "", "rows": TRAINING_ROWS}
         )
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_bytes(artifacts.to_bytes(artifact, signing_key=key))
