@@ -41,7 +41,7 @@ def _predict(ctx: JobContext) -> Finalizer:
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry.get(session, ctx.model_version).artifact_uri
-    predictor = stored.load_predictor(artifact_uri)
+    predictor = stored.cached_predictor(artifact_uri)
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:

@@ -6,10 +6,17 @@ the training job, promotion, batch inference and the serving cache.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Final
+
 from api.config import get_settings
 from api.ml import artifact as artifacts
 from api.ml.fast import FastPredictor, compile_predictor
 from api.storage import get_store
+
+# Compiled predictors a worker process keeps: a default-preset model takes tens of
+# MB and ~0.2 s to fetch, verify and compile, which dominates a small batch job.
+PREDICTOR_CACHE_SIZE: Final[int] = 2
 
 
 def _key() -> bytes:
@@ -30,3 +37,14 @@ def load(uri: str) -> artifacts.ModelArtifact:
 
 def load_predictor(uri: str) -> FastPredictor:
     return compile_predictor(load(uri).estimator)
+
+
+@lru_cache(maxsize=PREDICTOR_CACHE_SIZE)
+def cached_predictor(uri: str) -> FastPredictor:
+    """``load_predictor`` memoised per process, for registered versions only.
+
+    Safe because a registered artifact is never rewritten: its key holds the
+    training job's id, and a job writes it only before registering the version.
+    Failed loads are not cached (lru_cache keeps only returned values).
+    """
+    return load_predictor(uri)
