@@ -8,14 +8,12 @@ fast predictor's single-record latency against the scikit-learn pipeline.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 from tests.perf.fixtures import Model
+from tests.perf.load import measure
 from tests.perf.report import Results, Row, summary
-from tests.perf.stack import ROOT, Stack
+from tests.perf.stack import Stack
 
 CONCURRENCY = 32
 RELATIVE_TARGET = 0.70
@@ -50,12 +48,7 @@ def run(stack: Stack, results: Results, models: dict[str, Model], *, quick: bool
             {"name": f"predict-{i}", "method": "POST", "path": "/v1/predictions",
              "body": body, "duration": duration}
         )  # fmt: skip
-    spec = {"url": stack.api_url, "token": stack.token, "concurrency": CONCURRENCY, "runs": runs}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.perf.load", json.dumps(spec)],
-        cwd=ROOT, env=stack.env, capture_output=True, check=True, timeout=600,
-    )  # fmt: skip
-    measured: list[dict[str, Any]] = json.loads(done.stdout)
+    measured = measure(stack, CONCURRENCY, runs)
     ping = [r for r in measured if r["name"].startswith("ping")]
     predict = [r for r in measured if r["name"].startswith("predict")]
     ratios = [p["rps"] / q["rps"] for p, q in zip(predict, ping, strict=True)]

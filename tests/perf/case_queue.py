@@ -9,16 +9,14 @@ measures the backlog the burst builds up.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.perf.fixtures import upload
 from tests.perf.jobs import TERMINAL, wait_for
+from tests.perf.load import measure
 from tests.perf.report import Results, Row, percentile, summary
 from tests.perf.stack import WORK, Stack
 
@@ -27,23 +25,13 @@ IDLE_P50_TARGET_MS = 50.0
 SUBMITS_PER_SECOND_TARGET = 300.0
 
 
-async def _submit_all(stack: Stack, body: dict[str, Any], count: int) -> tuple[list[str], float]:
-    ids: list[str] = []
-    remaining = iter(range(count))
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers=stack.headers, limits=limits, timeout=60
-    ) as client:
-
-        async def one_client() -> None:
-            for _ in remaining:
-                answer = await client.post("/v1/jobs/batch-inference", json=body)
-                answer.raise_for_status()
-                ids.append(answer.json()["id"])
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
-        return ids, time.perf_counter() - started
+def _submit_all(stack: Stack, body: dict[str, Any], count: int) -> tuple[list[str], float]:
+    run = {"name": "submit", "method": "POST", "path": "/v1/jobs/batch-inference",
+           "body": body, "count": count, "warmup": 0, "collect": "id"}  # fmt: skip
+    [result] = measure(stack, CLIENTS, [run])
+    if result["errors"]:
+        raise RuntimeError(f"{result['errors']} of {count} submits were refused")
+    return result["collected"], result["seconds"]
 
 
 def _small_csv() -> Path:
@@ -83,7 +71,7 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
         idle = _idle_latencies(stack, body, idle_jobs)
         rates, p50s, p99s, drains, unfinished = [], [], [], [], 0
         for _ in range(bursts):
-            ids, seconds = asyncio.run(_submit_all(stack, body, jobs))
+            ids, seconds = _submit_all(stack, body, jobs)
             rows = wait_for(engine, [uuid.UUID(i) for i in ids], timeout=600)
             ended = [r for r in rows.values() if r.status in TERMINAL]
             unfinished += jobs - len(ended)
