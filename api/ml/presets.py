@@ -29,8 +29,7 @@ Findings: a log target lowers percentage errors a little but costs ~5 % RMSE
 price directly. Huber loss is marginally better on RMSE but five times slower.
 Deeper trees (depth 10, 1,500 stages) gain ~1 % but produce a 80 MB model of
 1.1 M nodes against 22 MB / 0.3 M for the default, which also fits in ~25 s on
-all 16k rows. Most of the remaining error comes from a few very expensive
-houses: in one fold the 10 worst rows hold a third of the squared error.
+all 16k rows.
 
 The remaining error is mostly label noise, and it recurs in the rows users send.
 Out of fold, the 30 worst of 16,212 rows hold a third of the squared error
@@ -42,7 +41,7 @@ noted; seed-to-seed spread of one fit is about +-60 RMSE), none adopted:
 - neighbour prices from coordinates (mean log price per m2 of the 5/20 or
   3/10/30 nearest same-type homes, leave-one-out or 5-fold out-of-fold): RMSE
   +5 to +10 %; the trees already resolve location from latitude/longitude;
-- rotated coordinates (six angles) as extra features: +2 to +5 %;
+- rotated coordinates (six angles) as extra boosting features: +2 to +5 %;
 - dropping rows with price per m2 outside 5..1,000 UF: +8 %; dropping training
   rows whose out-of-fold prediction is off by more than 3x (or 2x): +2 / +7 %.
   Both remove patterns that the validation rows repeat (areas typed in other
@@ -50,17 +49,16 @@ noted; seed-to-seed spread of one fit is about +-60 RMSE), none adopted:
 - a price floor of 1,000 UF instead of 100 (full default, two seeds): 4,505
   against 4,573 mean RMSE, MAE equal, inside the seed spread;
 - log target with a smearing correction: +4 %;
-- averaging with an extremely randomised forest (100 unpruned trees): -2 % RMSE
-  / -3 % MAE, at the price of a second model type in the fast predictor and a
-  larger artifact; three boosting seeds averaged: -1 % at three times the fit.
-- other model families, same folds and cleaning: histogram boosting (127
-  leaves, 2,000 stages) 4,591 / 2,166, with absolute-error loss 4,619 / 2,085;
-  an extremely randomised forest (300 trees) on log areas and five rotated
-  coordinates 4,377 / 2,061, blended 70/30 with the default 4,350 / 2,035. The
-  forest is 9 M nodes (a 618 MB pickle, 42 levels deep) for -5 % RMSE / -4 %
-  MAE, so it was not adopted. Every family and blend tried stops near 4,350 /
-  2,030: the same noisy rows bound them all (without the blend's 30 worst
-  rows: 3,651 / 1,942).
+- three boosting seeds averaged: -1 % at three times the fit;
+- other model families (full settings): histogram boosting (127 leaves, 2,000
+  stages) 4,591 / 2,166, with absolute-error loss 4,619 / 2,085; an extremely
+  randomised forest (300 unpruned trees) on log areas and five rotated
+  coordinates 4,377 / 2,061, blended 70/30 with the default 4,350 / 2,035
+  (-5 % RMSE / -4 % MAE). The forest is 9 M nodes (a 618 MB pickle, 42 levels
+  deep) and a second model type for the fast predictor, so it was not adopted.
+
+Every family and blend tried stops near 4,350 / 2,030: the same noisy rows bound
+them all (without the blend's 30 worst rows: 3,651 / 1,942).
 
 Request parameters override a preset's values; ``resolve_params`` checks names,
 types and ranges so a bad request fails before a worker spends minutes on it.
