@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -20,6 +19,7 @@ from api.datasets.endpoints import router as datasets_router
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
 from api.jobs.endpoints import router as jobs_router
+from api.limits import BodyLimit, request_id_from
 from api.logging import configure_logging, get_logger
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.predictions.endpoints import router as predictions_router
@@ -91,7 +91,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         # request.state reads and writes this dict (the auth dependency sets user_id).
@@ -134,6 +134,8 @@ def create_app() -> FastAPI:
         description="Property valuation: training and batch jobs, model registry, predictions.",
     )
     install_error_handlers(app)
+    # The last added runs first: the request id and access log cover the 413s too.
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext)
     app.include_router(health_router)
     app.include_router(auth_router)
