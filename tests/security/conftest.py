@@ -9,6 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+# The predictions fixtures (a trained model registered as production, the app
+# with its serving lifespan), for the prediction-log replay.
+from tests.predictions.conftest import (  # noqa: F401
+    api,
+    register_model,
+    registered_model,
+    trained_models,
+)
 from tests.security.server import ApiProcess, start_api, stop_api
 
 UPLOAD_LIMIT = 4 * 1024 * 1024  # the upload limit of the ``live_api`` process
