@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = 5
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
+    # Failures on a username from other addresses slow its logins down (never refuse them).
+    login_max_delay_seconds: float = Field(default=5.0, ge=0)
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
 
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     # Operations
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
+    # When set, /metrics needs "Authorization: Bearer <token>" and the token also
+    # opens the detail of /readyz.
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 
