@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+# The CLI fixtures (synthetic CSVs, a model trained through the CLI).
+from tests.commands.conftest import data, trained  # noqa: F401
+
 # The predictions fixtures (a trained model registered as production, the app
 # with its serving lifespan), for the prediction-log replay.
 from tests.predictions.conftest import (  # noqa: F401
