@@ -72,7 +72,9 @@ async def log_in(
     if ticket.delay_seconds:
         # Awaited, not slept in a worker thread: a slowed login holds no thread.
         await asyncio.sleep(ticket.delay_seconds)
-    pair = await run_in_threadpool(service.finish_login, session, ticket, form.password)
+    pair = await run_in_threadpool(
+        service.finish_login, session, ticket, form.username, form.password
+    )
     return _tokens(pair)
 
 

@@ -60,14 +60,18 @@ def start_login(session: Session, username: str, client_address: str) -> throttl
     return throttle.reserve(session, throttle.username_key(username), client_address, utcnow())
 
 
-def finish_login(session: Session, ticket: throttle.Ticket, password: str) -> TokenPair:
+def finish_login(
+    session: Session, ticket: throttle.Ticket, username: str, password: str
+) -> TokenPair:
     """A new token pair (and a new refresh-token family) for valid credentials.
 
     Unknown user, disabled user and wrong password give the same error after the
     same argon2 work, so neither the answer nor its timing reveals which it was.
     A failure is already recorded by ``start_login``; a success erases it.
     """
-    user = users.get_by_username(session, ticket.username)
+    # The whole name, not the throttle's 64-character key: a longer name must
+    # not log in as the user whose name it starts with.
+    user = users.get_by_username(session, username.strip().lower())
     matches, new_hash = verify_password(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
         reason = "unknown_user" if user is None else "wrong_password" if not matches else "inactive"
