@@ -48,7 +48,6 @@ class ReceivedUpload:
 @dataclass
 class _Part:
     name: str = ""
-    filename: str | None = None
     data: bytearray = field(default_factory=bytearray)
 
 
