@@ -5,10 +5,11 @@ Everything is addressed by ``s3://bucket/key``. Import from here::
     from api.storage import get_store, ensure_readable, ObjectNotFound
 """
 
-from api.storage.base import ObjectInfo, ObjectStore
+from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
 from api.storage.errors import (
     AccessDenied,
     InvalidUri,
+    ObjectExists,
     ObjectNotFound,
     StorageError,
     StorageFailure,
@@ -25,13 +26,16 @@ __all__ = [
     "InvalidUri",
     "LocalStore",
     "ObjectAddress",
+    "ObjectExists",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "PendingWrite",
     "S3Store",
     "StorageError",
     "StorageFailure",
     "StorageUnavailable",
+    "StoredObject",
     "build_store",
     "ensure_readable",
     "get_store",
