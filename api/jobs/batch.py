@@ -1,8 +1,9 @@
 """The batch-inference job: stream a CSV through a model, chunk by chunk.
 
 Memory stays flat whatever the file size: one chunk of rows is in memory at a
-time, and both outputs are multipart uploads that become visible only when the
-whole file succeeded (a cancelled or failed run leaves no partial output).
+time. Both outputs are written to the attempt's staging keys and published to
+the requested locations only when the job is recorded as succeeded, so a
+cancelled, failed or superseded run leaves no output, partial or whole.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def _predict(ctx: JobContext) -> Finalizer:
     source = request["input_data"]
     output = request.get("output_data") or default_output(source, str(ctx.job_id), "predictions")
     errors = errors_uri(output)
+    staged_output = ctx.stage(output, "predictions.csv")
+    staged_errors = ctx.stage(errors, "errors.csv")
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry.get(session, ctx.model_version).artifact_uri
@@ -50,8 +53,8 @@ def _predict(ctx: JobContext) -> Finalizer:
 
     with (
         store.open_read(source) as raw_in,
-        store.open_write(output) as raw_out,
-        store.open_write(errors) as raw_err,
+        store.open_write(staged_output) as raw_out,
+        store.open_write(staged_errors) as raw_err,
     ):
         counts = predict_csv(
             raw_in,
@@ -62,10 +65,8 @@ def _predict(ctx: JobContext) -> Finalizer:
             after_chunk=after_chunk,
         )
         ctx.check_cancelled()
-    ctx.on_discard(lambda: store.delete(output))
-    ctx.on_discard(lambda: store.delete(errors))
     if counts.failed == 0:
-        store.delete(errors)
+        ctx.outputs.unstage(errors)
 
     def finalize(session: Session) -> dict[str, Any]:
         return {

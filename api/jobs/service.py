@@ -94,9 +94,15 @@ def create(
 
 
 def enqueue(session: Session, job: Job) -> None:
+    """Send the job's task after commit; ``enqueued_at`` records the last send."""
     task, queue_name = _TASKS[job.kind]
     job.enqueued_at = utcnow()
     queue.defer_send(session, task, [str(job.id)], queue_name)
+
+
+def queue_of(kind: str) -> str:
+    """The broker queue that carries jobs of ``kind``."""
+    return _TASKS[kind][1]
 
 
 def get_visible(session: Session, user: User, job_id: uuid.UUID) -> Job:

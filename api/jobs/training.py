@@ -2,7 +2,8 @@
 
 The fit runs outside any transaction; the model version is registered (and the
 production alias possibly moved) in the same transaction that marks the job
-succeeded, so a cancelled or failed run never leaves a registered model behind.
+succeeded and publishes the artifact, so a cancelled, failed or superseded run
+never leaves a registered model or an artifact behind.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
 from api.registry import artifacts as stored
 from api.registry import service as registry
-from api.storage import get_store
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
@@ -56,8 +56,7 @@ def _train(ctx: JobContext) -> Finalizer:
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
     uri = stored.artifact_uri(str(ctx.job_id))
-    stored.save(uri, artifact)
-    ctx.on_discard(lambda: get_store().delete(uri))
+    stored.save(ctx.stage(uri, "model.tsm"), artifact)  # published when the job is recorded
     decision = decide_promotion(request.get("promote", "if_better"), result, train_csv, test_csv)
     ctx.progress(1.0)
 

@@ -44,7 +44,8 @@ def cached_predictor(uri: str) -> FastPredictor:
     """``load_predictor`` memoised per process, for registered versions only.
 
     Safe because a registered artifact is never rewritten: its key holds the
-    training job's id, and a job writes it only before registering the version.
+    training job's id, it is published by the one attempt that registers the
+    version, and publishing never replaces an object.
     Failed loads are not cached (lru_cache keeps only returned values).
     """
     return load_predictor(uri)
