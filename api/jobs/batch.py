@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.db.session import session_scope
 from api.jobs.batch_io import BatchCounts, predict_csv
-from api.jobs.runner import Finalizer, JobContext, run_job
+from api.jobs.runner import Finalizer, JobContext, Outcome, run_job
 from api.jobs.submission import default_output
 from api.registry import artifacts as stored
 from api.registry import service as registry
@@ -28,8 +28,8 @@ def errors_uri(output: str) -> str:
     return f"{stem}.errors.csv"
 
 
-def run_batch_inference(job_id: str) -> None:
-    run_job(job_id, _predict)
+def run_batch_inference(job_id: str) -> Outcome | None:
+    return run_job(job_id, _predict)
 
 
 def _predict(ctx: JobContext) -> Finalizer:

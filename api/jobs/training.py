@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.errors import InvalidInput
 from api.jobs.inputs import load_training_csv
 from api.jobs.promotion import Decision, apply_promotion, decide_promotion
-from api.jobs.runner import Finalizer, JobCancelled, JobContext, run_job
+from api.jobs.runner import Finalizer, JobCancelled, JobContext, Outcome, run_job
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
@@ -27,8 +27,8 @@ _READ_SHARE = 0.10
 _FIT_SHARE = 0.85
 
 
-def run_training(job_id: str) -> None:
-    run_job(job_id, _train)
+def run_training(job_id: str) -> Outcome | None:
+    return run_job(job_id, _train)
 
 
 def _train(ctx: JobContext) -> Finalizer:

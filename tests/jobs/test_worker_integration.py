@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
+from api.config import get_settings
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.registry import artifacts
@@ -128,7 +130,27 @@ def test_cancelling_a_running_batch_job_leaves_no_output(
     assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
     time.sleep(3)  # give the worker time to notice and abort its uploads
     assert not get_store().exists(output)
+    assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
     assert live_client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "cancelled"
+
+
+def test_a_job_whose_message_was_lost_runs_within_the_resend_delay(
+    live_client: TestClient,
+    headers: dict[str, str],
+    start_worker: Callable[..., Worker],
+    worker_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(worker_env, "TASADOR_QUEUED_RESEND_SECONDS", "1")
+    # Before the resend delay existed, a lost message waited 3 x this timeout (3 min).
+    monkeypatch.setitem(worker_env, "TASADOR_JOB_HEARTBEAT_TIMEOUT_SECONDS", "60")
+    uri = upload(live_client, headers, generate(1_000, seed=8))
+    job_id = train(live_client, headers, uri)["id"]
+    redis.Redis.from_url(get_settings().broker_url).flushdb()  # the message is lost
+    start_worker(queues="training", concurrency=1)
+    job = wait_for_job(live_client, headers, job_id, timeout=45)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 1
 
 
 def test_failures_end_the_job_with_a_specific_code_and_the_worker_keeps_going(
