@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def owner() -> int:
 
 
 @pytest.fixture
-def resend_after_one_second(monkeypatch: pytest.MonkeyPatch) -> None:
+def resend_after_one_second(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TASADOR_QUEUED_RESEND_SECONDS", "1")
     get_settings.cache_clear()
     yield
