@@ -31,6 +31,19 @@ log = get_logger("api.jobs.runner")
 Finalizer = Callable[[Session], dict[str, Any]]
 
 
+def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
+    """The caller's side of a crash: what happened and what to do. The exception
+    itself (which may name hosts, paths or internals) goes to the log only."""
+    return {
+        "code": "internal_error",
+        "message": (
+            f"the job stopped on an unexpected error in the service; it is logged under "
+            f"job id {job_id}. Submit the job again; if it fails the same way, "
+            "give this job id to the operator"
+        ),
+    }
+
+
 class JobCancelled(Exception):
     """Raised inside the work when the job was cancelled while it ran."""
 
@@ -166,9 +179,9 @@ def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> None:
         error = {"code": "time_limit", "message": "the job ran past its time limit"}
     except TasadorError as exc:
         error = {"code": exc.code, "message": exc.message, "details": exc.details}
-    except Exception as exc:
+    except Exception:
         log.exception("job_crashed")
-        error = {"code": "internal_error", "message": f"unexpected {type(exc).__name__}: {exc}"}
+        error = internal_error(ctx.job_id)
     finally:
         heartbeat.stopped.set()
         heartbeat.join()
@@ -182,9 +195,9 @@ def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> None:
                 return
             except TasadorError as exc:
                 error = {"code": exc.code, "message": exc.message, "details": exc.details}
-            except Exception as exc:
+            except Exception:
                 log.exception("job_finalize_failed")
-                error = {"code": "internal_error", "message": f"could not record the result: {exc}"}
+                error = internal_error(ctx.job_id)
         ctx.discard_outputs()
         _end(ctx, state.FAILED, None, error)
     finally:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import queue
+from api.ownership import load_principal
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job
@@ -52,7 +53,10 @@ def schedule_final_event(session: Session, job: Job) -> WebhookDelivery:
         url=job.callback_url,
         payload={
             "type": event_type(job.status),
-            "data": JobOut.model_validate(job).model_dump(mode="json"),
+            # What the owner would see polling the job (no locations hidden from them).
+            "data": JobOut.seen_by(job, load_principal(session, job.owner_id)).model_dump(
+                mode="json"
+            ),
         },
         status=PENDING,
         attempts=0,
