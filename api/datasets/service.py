@@ -9,13 +9,13 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
-from api.ownership import dataset_uri
 from api.config import get_settings
 from api.datasets import repository
 from api.datasets.reading import HashingReader, problems_as_details, summarise
 from api.db.tables.dataset import Dataset
 from api.db.tables.user import User
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
+from api.ownership import dataset_uri
 from api.storage import get_store
 
 

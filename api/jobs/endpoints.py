@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.ownership import Principal
 from api.auth.dependencies import CurrentUser
 from api.dependencies import DbSession
 from api.jobs import service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
+from api.ownership import Principal
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

@@ -58,9 +58,9 @@ def decide_promotion(
     new_rmse = result.metrics.get("rmse")
     try:
         old_rmse = _rmse_of(version.artifact_uri, frame)
-    except Exception:  # an unreadable old model must not block the new one
+    except Exception as exc:  # an unreadable old model must not block the new one
         # The reason is shown to the job's owner; the exception (paths, internals) is logged.
-        log.exception("promotion_rescore_failed", compared_with=version.version)
+        log.exception("promotion_rescore_failed", compared_with=version.version, error=repr(exc))
         reason = f"could not re-score version {version.version} (see the worker log)"
         return Decision(mode, compared_with=version.version, reason=reason)
     return Decision(mode, compared_with=version.version, new_rmse=new_rmse, old_rmse=old_rmse)

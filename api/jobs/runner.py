@@ -179,8 +179,8 @@ def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> None:
         error = {"code": "time_limit", "message": "the job ran past its time limit"}
     except TasadorError as exc:
         error = {"code": exc.code, "message": exc.message, "details": exc.details}
-    except Exception:
-        log.exception("job_crashed")
+    except Exception as exc:
+        log.exception("job_crashed", error=repr(exc))
         error = internal_error(ctx.job_id)
     finally:
         heartbeat.stopped.set()
@@ -195,8 +195,8 @@ def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> None:
                 return
             except TasadorError as exc:
                 error = {"code": exc.code, "message": exc.message, "details": exc.details}
-            except Exception:
-                log.exception("job_finalize_failed")
+            except Exception as exc:
+                log.exception("job_finalize_failed", error=repr(exc))
                 error = internal_error(ctx.job_id)
         ctx.discard_outputs()
         _end(ctx, state.FAILED, None, error)

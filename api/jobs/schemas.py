@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.ownership import Principal, Promote, visible_uri
 from api.db.tables.job import Job
+from api.ownership import Principal, Promote, visible_uri
 
 
 class TrainingJobIn(BaseModel):

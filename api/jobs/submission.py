@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api import ownership
-from api.ownership import Principal
 from api.db.tables.job import Job
 from api.db.tables.user import User
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import service, state
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
 from api.ml.presets import ParamError, resolve_params
+from api.ownership import Principal
 from api.registry import service as registry
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound

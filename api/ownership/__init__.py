@@ -15,7 +15,13 @@ from api.ownership.jobs import (
     batch_access,
     training_access,
 )
-from api.ownership.layout import artifact_uri, dataset_uri, default_output, errors_uri, output_prefix
+from api.ownership.layout import (
+    artifact_uri,
+    dataset_uri,
+    default_output,
+    errors_uri,
+    output_prefix,
+)
 from api.ownership.principal import Principal, load_principal
 from api.ownership.rules import (
     LocationDenied,

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from api.db.session import session_scope
 from api.ownership.layout import default_output, errors_uri
 from api.ownership.principal import Principal, load_principal
 from api.ownership.rules import Promote, check_read, check_write, promotion_mode
-from api.db.session import session_scope
 
 
 @dataclass(frozen=True, slots=True)

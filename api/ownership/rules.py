@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import enum
 
-from api.ownership.layout import Area, output_prefix, place_of
-from api.ownership.principal import Principal
 from api.config import Settings, get_settings
 from api.errors import Forbidden
+from api.ownership.layout import Area, output_prefix, place_of
+from api.ownership.principal import Principal
 from api.storage.errors import AccessDenied, InvalidUri
 from api.storage.uri import ObjectAddress, parse_uri
 

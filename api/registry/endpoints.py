@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.ownership import Principal, visible_uri
 from api.auth.dependencies import AdminUser, CurrentUser
 from api.db.tables.model_version import ModelVersion
 from api.dependencies import DbSession
+from api.ownership import Principal, visible_uri
 from api.registry import repository, service
 from api.registry.schemas import AliasIn, AliasOut, ModelVersionOut, TrainingDataOut
 

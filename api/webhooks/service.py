@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import queue
-from api.ownership import load_principal
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job
@@ -21,6 +20,7 @@ from api.errors import Conflict
 from api.jobs import service as jobs
 from api.jobs import state
 from api.jobs.schemas import JobOut
+from api.ownership import load_principal
 from api.webhooks import repository
 from api.webhooks.signing import generate_secret
 

@@ -154,7 +154,9 @@ def test_responses_show_a_member_only_locations_they_may_read() -> None:
     assert visible_uri(ALICE, "s3://tasador/datasets/8/a.csv") is None
     assert visible_uri(ALICE, "s3://tasador/models/x/model.tsm") is None
     assert visible_uri(ALICE, "not a uri") is None
-    assert visible_uri(ADMIN, "s3://tasador/models/x/model.tsm") == "s3://tasador/models/x/model.tsm"
+    assert (
+        visible_uri(ADMIN, "s3://tasador/models/x/model.tsm") == "s3://tasador/models/x/model.tsm"
+    )
 
 
 def test_the_default_output_is_under_the_owners_prefix_and_named_after_the_job() -> None:
