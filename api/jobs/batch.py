@@ -12,20 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
 from api.jobs.batch_io import BatchCounts, predict_csv
 from api.jobs.runner import Finalizer, JobContext, Outcome, run_job
-from api.jobs.submission import default_output
 from api.registry import artifacts as stored
 from api.registry import service as registry
 from api.storage import get_store
-
-
-def errors_uri(output: str) -> str:
-    """``out.csv`` -> ``out.errors.csv``: the rows that could not be predicted."""
-    stem = output[:-4] if output.lower().endswith(".csv") else output
-    return f"{stem}.errors.csv"
 
 
 def run_batch_inference(job_id: str) -> Outcome | None:
@@ -35,10 +29,9 @@ def run_batch_inference(job_id: str) -> Outcome | None:
 def _predict(ctx: JobContext) -> Finalizer:
     settings = get_settings()
     store = get_store()
-    request = ctx.request
-    source = request["input_data"]
-    output = request.get("output_data") or default_output(source, str(ctx.job_id), "predictions")
-    errors = errors_uri(output)
+    # Before any read or write: the owner may read the input and write both outputs.
+    allowed = ownership.authorize_batch(ctx.owner_id, ctx.job_id, ctx.request)
+    source, output, errors = allowed.input_data, allowed.output_data, allowed.errors_data
     staged_output = ctx.stage(output, "predictions.csv")
     staged_errors = ctx.stage(errors, "errors.csv")
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"

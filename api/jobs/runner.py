@@ -51,6 +51,19 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"  # the job went on without this attempt
 
 
+def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
+    """The caller's side of a crash: what happened and what to do. The exception
+    itself (which may name hosts, paths or internals) goes to the log only."""
+    return {
+        "code": "internal_error",
+        "message": (
+            f"the job stopped on an unexpected error in the service; it is logged under "
+            f"job id {job_id}. Submit the job again; if it fails the same way, "
+            "give this job id to the operator"
+        ),
+    }
+
+
 class JobCancelled(Exception):
     """Raised inside the work when the job was cancelled or taken over while it ran."""
 
@@ -137,11 +150,8 @@ def execute(
     except TasadorError as exc:
         return None, _error_of(exc)
     except Exception as exc:
-        log.exception("job_crashed")
-        return None, {
-            "code": "internal_error",
-            "message": f"unexpected {type(exc).__name__}: {exc}",
-        }
+        log.exception("job_crashed", error=repr(exc))
+        return None, internal_error(ctx.job_id)
     finally:
         heartbeat.stopped.set()
         heartbeat.join()
@@ -156,8 +166,8 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
             except TasadorError as exc:
                 error = _error_of(exc)
             except Exception as exc:
-                log.exception("job_finalize_failed")
-                error = {"code": "internal_error", "message": f"could not record the result: {exc}"}
+                log.exception("job_finalize_failed", error=repr(exc))
+                error = internal_error(ctx.job_id)
         elif error is None:
             outcome = _stopped(ctx)
         if error is not None:

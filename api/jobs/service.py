@@ -54,6 +54,14 @@ def replay(
     return previous
 
 
+def replay_for(
+    session: Session, owner: User, key: str | None, kind: str, request: dict[str, Any]
+) -> Job | None:
+    """The job to answer again for a repeated submit, checked before anything else
+    so a retry gets its first answer even if the world changed since."""
+    return replay(session, owner, key, kind, request_fingerprint(kind, request))
+
+
 def create(
     session: Session,
     owner: User,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api import ownership
 from api.errors import InvalidInput
 from api.jobs.inputs import load_training_csv
 from api.jobs.promotion import Decision, apply_promotion, decide_promotion
@@ -33,10 +34,10 @@ def run_training(job_id: str) -> Outcome | None:
 
 def _train(ctx: JobContext) -> Finalizer:
     request = ctx.request
-    train_csv = load_training_csv(request["train_data"], "train_data")
-    test_csv = (
-        load_training_csv(request["test_data"], "test_data") if request.get("test_data") else None
-    )
+    # Before any read: the owner may read the data and, if asked, move production.
+    allowed = ownership.authorize_training(ctx.owner_id, request)
+    train_csv = load_training_csv(allowed.train_data, "train_data")
+    test_csv = load_training_csv(allowed.test_data, "test_data") if allowed.test_data else None
     ctx.progress(_READ_SHARE)
     ctx.check_cancelled()
     try:
@@ -57,7 +58,7 @@ def _train(ctx: JobContext) -> Finalizer:
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
     uri = stored.artifact_uri(str(ctx.job_id))
     stored.save(ctx.stage(uri, "model.tsm"), artifact)  # published when the job is recorded
-    decision = decide_promotion(request.get("promote", "if_better"), result, train_csv, test_csv)
+    decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
     def finalize(session: Session) -> dict[str, Any]:

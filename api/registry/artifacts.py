@@ -12,6 +12,7 @@ from typing import Final
 from api.config import get_settings
 from api.ml import artifact as artifacts
 from api.ml.fast import FastPredictor, compile_predictor
+from api.ownership import layout
 from api.storage import get_store
 
 # Compiled predictors a worker process keeps: a default-preset model takes tens of
@@ -24,7 +25,7 @@ def _key() -> bytes:
 
 
 def artifact_uri(job_id: str) -> str:
-    return f"s3://{get_settings().bucket}/models/{job_id}/model.tsm"
+    return layout.artifact_uri(job_id)
 
 
 def save(uri: str, artifact: artifacts.ModelArtifact) -> None:

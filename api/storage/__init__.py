@@ -2,7 +2,9 @@
 
 Everything is addressed by ``s3://bucket/key``. Import from here::
 
-    from api.storage import get_store, ensure_readable, ObjectNotFound
+    from api.storage import get_store, parse_uri, ObjectNotFound
+
+Who may read or write which location is decided in ``api.ownership``.
 """
 
 from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
@@ -15,7 +17,7 @@ from api.storage.errors import (
     StorageFailure,
     StorageUnavailable,
 )
-from api.storage.factory import build_store, ensure_readable, get_store, reset_store
+from api.storage.factory import build_store, get_store, reset_store
 from api.storage.files import open_input, open_output
 from api.storage.local import LocalStore
 from api.storage.s3 import S3Store
@@ -37,7 +39,6 @@ __all__ = [
     "StorageUnavailable",
     "StoredObject",
     "build_store",
-    "ensure_readable",
     "get_store",
     "is_uri",
     "open_input",

@@ -108,7 +108,7 @@ class LocalStore(ObjectStore):
         if not bucket_dir.is_dir():
             raise ObjectNotFound.for_uri(uri, bucket_missing=True)
         # parse_uri already refuses "..", so only a symbolic link can lead out.
-        # Confining each key to its own bucket keeps ensure_readable meaningful.
+        # Confining each key to its own bucket keeps the rules of api.ownership meaningful.
         bucket_real = bucket_dir.resolve()
         resolved = (bucket_dir / address.key).resolve()
         if not bucket_real.is_relative_to(self.root) or not resolved.is_relative_to(bucket_real):

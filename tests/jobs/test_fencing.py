@@ -19,11 +19,12 @@ import pytest
 from api.config import get_settings
 from api.db.session import session_scope
 from api.jobs import repository, state
-from api.jobs.batch import _predict, errors_uri, run_batch_inference
+from api.jobs.batch import _predict, run_batch_inference
 from api.jobs.outputs import staging_uri
 from api.jobs.runner import Outcome, conclude
 from api.jobs.training import _train, run_training
 from api.ml.synth import generate
+from api.ownership import errors_uri
 from api.registry import artifacts
 from api.storage import get_store
 from tests.jobs.conftest import FAST_PARAMS
