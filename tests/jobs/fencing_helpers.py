@@ -24,8 +24,9 @@ from api.jobs.runner import JobContext, claim
 
 
 def committed_user() -> int:
+    """An admin, so the jobs may use any location (ownership is tested elsewhere)."""
     with session_scope() as session:
-        user = User(username=f"fence-{uuid.uuid4().hex[:8]}", password_hash="x", role="member")
+        user = User(username=f"fence-{uuid.uuid4().hex[:8]}", password_hash="x", role="admin")
         session.add(user)
         session.flush()
         return user.id
