@@ -30,6 +30,7 @@ os.environ["TASADOR_LOG_FORMAT"] = "json"
 
 pytest_plugins = [
     "tests.fixtures.db",
+    "tests.fixtures.logs",
     "tests.fixtures.s3",
     "tests.fixtures.worker",
 ]
