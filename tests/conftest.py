@@ -32,5 +32,6 @@ pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.logs",
     "tests.fixtures.s3",
+    "tests.fixtures.server",
     "tests.fixtures.worker",
 ]
