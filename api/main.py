@@ -122,6 +122,8 @@ class RequestContext:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers.append("X-Request-ID", request_id)
+                if state.get("retry_after") and "retry-after" not in headers:
+                    headers.append("Retry-After", str(state["retry_after"]))  # see get_session
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 finishing = True
             await send(message)
