@@ -88,18 +88,17 @@ def configure_logging(force_format: str | None = None, *, background: bool = Fal
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler: logging.Handler
-    if background:
-        handler = log_writer.QueuedLogHandler(sys.stderr)
-        log_writer.start(handler)
-    else:
-        log_writer.stop()
-        handler = logging.StreamHandler()
+    handler = log_writer.QueuedLogHandler(sys.stderr) if background else logging.StreamHandler()
     handler.setFormatter(build_formatter(fmt))
     handler.addFilter(_not_logged_twice)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    # After the swap, so that the previous writer, if any, has written all it got.
+    if isinstance(handler, log_writer.QueuedLogHandler):
+        log_writer.start(handler)
+    else:
+        log_writer.stop()
 
 
 def flush_logs(timeout: float = 2.0) -> bool:
