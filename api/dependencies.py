@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.config import get_settings
 from api.db.session import session_scope
-from api.http_faults import RETRY_AFTER_SECONDS
 from api.logging import get_logger
 
 log = get_logger("api.dependencies")
@@ -32,7 +32,10 @@ def request_unit_of_work(request: Request, session: Session | None = None) -> It
             error=f"{type(exc).__name__}: {exc}",
             outcome="kept in the database; the reaper sends it",
         )
-        request.state.retry_after = RETRY_AFTER_SECONDS
+        # The reaper re-sends a queued job once it has waited this long, on its next pass.
+        settings = get_settings()
+        wait = settings.queued_resend_seconds + settings.reaper_interval_seconds
+        request.state.retry_after = max(1, round(wait))
 
     with session_scope(session, on_send_error=unsent) as current:
         yield current

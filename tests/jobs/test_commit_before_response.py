@@ -22,11 +22,19 @@ from api import queue
 from api.config import get_settings
 from api.db.session import session_scope
 from api.db.tables.job import Job
+from api.storage import get_store
 from tests.fixtures.logs import CapturedLines
 from tests.fixtures.server import LiveServer
-from tests.fixtures.worker import log_in_committed_member
+from tests.fixtures.worker import log_in_committed_member, own_data_uri
 from tests.jobs.conftest import FAST_PARAMS
 from tests.test_status_codes import closed_port
+
+
+def copy_to_own(client: Any, headers: dict[str, str], uri: str) -> str:
+    """The same CSV among the caller's own datasets (a member reads only those)."""
+    own = own_data_uri(client, headers)
+    get_store().put_bytes(own, get_store().get_bytes(uri))
+    return own
 
 
 @pytest.fixture
@@ -44,9 +52,9 @@ def slow_commits(committed_db: Engine) -> Iterator[None]:
 def test_a_job_is_found_by_a_get_sent_the_moment_its_submit_answers(
     live_server: LiveServer, training_csv: str, slow_commits: None
 ) -> None:
-    body = {"train_data": training_csv, "preset": "default", "params": FAST_PARAMS}
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         headers = log_in_committed_member(http)  # type: ignore[arg-type]
+        body = {"train_data": copy_to_own(http, headers, training_csv), "params": FAST_PARAMS}
         found = []
         for _ in range(20):
             submitted = http.post("/v1/jobs/training", json=body, headers=headers)
@@ -72,7 +80,7 @@ def test_a_submit_while_the_broker_is_down_is_kept_and_answered_202_with_retry_a
     live_client: TestClient, training_csv: str, broker_down: None, service_logs: CapturedLines
 ) -> None:
     headers = log_in_committed_member(live_client)
-    body = {"train_data": training_csv, "preset": "default", "params": FAST_PARAMS}
+    body = {"train_data": copy_to_own(live_client, headers, training_csv), "params": FAST_PARAMS}
     answer = live_client.post("/v1/jobs/training", json=body, headers=headers)
     assert answer.status_code == 202, answer.text
     assert int(answer.headers["Retry-After"]) > 0
