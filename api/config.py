@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     job_heartbeat_timeout_seconds: float = 60.0
     job_max_attempts: int = 3
     reaper_interval_seconds: float = 30.0
+    # A queued job still waiting this long after its last send may have lost its
+    # message; the reaper sends it again if the broker holds fewer messages than
+    # there are queued jobs.
+    queued_resend_seconds: float = Field(default=30.0, gt=0)
+    # Staging objects and unfinished writes left by dead attempts are removed
+    # once older than sweep_age_seconds (keep it above the hard time limits).
+    sweep_interval_seconds: float = Field(default=600.0, gt=0)
+    sweep_age_seconds: float = Field(default=7200.0, ge=0)
     batch_chunk_rows: int = 100_000
 
     # Serving

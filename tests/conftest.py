@@ -30,6 +30,8 @@ os.environ["TASADOR_LOG_FORMAT"] = "json"
 
 pytest_plugins = [
     "tests.fixtures.db",
+    "tests.fixtures.logs",
     "tests.fixtures.s3",
+    "tests.fixtures.server",
     "tests.fixtures.worker",
 ]

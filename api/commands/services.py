@@ -1,4 +1,4 @@
-"""Service processes: API server, Celery worker, Flower, and all of them at once."""
+"""Service processes: API server, Celery worker, reaper, Flower, and all of them at once."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from api.commands.reaper import reaper
 from api.config import DEV_SECRET_KEY, get_settings
 from api.standalone.command import standalone
 
@@ -15,6 +16,7 @@ from api.standalone.command import standalone
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
+    app.command("reaper")(reaper)
     app.command("flower")(flower)
     app.command("standalone")(standalone)
 

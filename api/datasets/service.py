@@ -16,6 +16,7 @@ from api.datasets.schemas import NAME_MAX_LENGTH
 from api.db.tables.dataset import Dataset
 from api.db.tables.user import User
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
+from api.ownership import dataset_uri
 from api.storage import get_store
 
 
@@ -53,7 +54,7 @@ def upload(session: Session, owner: User, upload: IO[bytes], name: str) -> Datas
     if summary.rows == 0:
         raise InvalidInput("the file has a header but no data rows", code="invalid_dataset")
     dataset_id = uuid.uuid4()
-    uri = f"s3://{settings.bucket}/datasets/{owner.id}/{dataset_id}.csv"
+    uri = dataset_uri(owner.id, dataset_id, settings)
     upload.seek(0)
     with get_store().open_write(uri) as out:
         shutil.copyfileobj(upload, out, length=1024 * 1024)

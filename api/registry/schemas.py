@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 
 
 class TrainingDataOut(BaseModel):
-    uri: str
+    uri: str | None = Field(
+        description="where the training data is; `null` for a member unless they may read it "
+        "(their own datasets and outputs, readable buckets)"
+    )
     sha256: str
     rows: int
 
@@ -23,7 +26,9 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, Any]
     evaluation: dict[str, Any]
     training_data: TrainingDataOut
-    artifact_uri: str
+    artifact_uri: str | None = Field(
+        description="where the model's artifact is stored; admins only (`null` for members)"
+    )
     aliases: list[str]
     job_id: uuid.UUID | None
 

@@ -1,4 +1,4 @@
-"""Fixtures for the abuse-resistance tests: a real API process and its folders."""
+"""Security-test fixtures: a real API process, data owned by a given user, models, fingerprints."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.predictions.conftest import (  # noqa: F401
     trained_models,
 )
 from tests.security.server import ApiProcess, start_api, stop_api
+from tests.security.tenants import tiny_artifact  # noqa: F401
 
 UPLOAD_LIMIT = 4 * 1024 * 1024  # the upload limit of the ``live_api`` process
 
