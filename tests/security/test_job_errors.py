@@ -65,4 +65,6 @@ def test_a_crashed_job_tells_its_owner_what_to_do_and_logs_the_exception(
     assert "Error" not in message  # no exception class names either
     assert str(job_id) in message and "again" in message and "operator" in message
     logged = capsys.readouterr()
-    assert "hunter2" in logged.err + logged.out  # the operator still has the whole story
+    # The operator still has the whole story, less the password (log redaction).
+    assert "db-internal.corp" in logged.err + logged.out
+    assert "hunter2" not in logged.err + logged.out
