@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -26,22 +25,10 @@ from typing import Any
 import httpx
 
 from tests.chaos.services import PrivatePostgres, PrivateRedis
+from tests.chaos.settings import ADMIN, BUCKET, deployment_secrets, environment
 from tests.perf.stack import ROOT, Service, Stack, _tail, _wait_for_port, free_port
 
-BUCKET = "tasador-chaos"
 DATABASE = "tasador_chaos"
-ADMIN = "chaos-admin"
-
-# Seconds, not minutes: a lost worker is taken over within about 7 s.
-FAST_TIMINGS = {
-    "TASADOR_JOB_HEARTBEAT_SECONDS": "0.5",
-    "TASADOR_JOB_HEARTBEAT_TIMEOUT_SECONDS": "5",
-    "TASADOR_REAPER_INTERVAL_SECONDS": "1",
-    "TASADOR_JOB_MAX_ATTEMPTS": "4",
-    "TASADOR_QUEUED_RESEND_SECONDS": "3",
-    "TASADOR_BATCH_CHUNK_ROWS": "20000",
-    "TASADOR_WEBHOOK_BACKOFF_BASE_SECONDS": "1",
-}
 
 
 def tasador() -> list[str]:
@@ -49,11 +36,6 @@ def tasador() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from api.cli import app; app(prog_name='tasador')"]
-
-
-def _secret(prefix: str) -> str:
-    # Letters and digits only, so a URL or a log line cannot carry it re-encoded.
-    return prefix + secrets.token_hex(16)
 
 
 @dataclass
@@ -72,6 +54,7 @@ class Cluster(Stack):
     api_key: str = ""
     worker_count: int = 0
     keep: bool = False
+    reaper_process: bool = False
 
     def __repr__(self) -> str:  # the generated one would print every secret
         return f"Cluster(api={self.api_url!r}, logs={str(self.logs)!r})"
@@ -83,15 +66,7 @@ class Cluster(Stack):
         self.logs.mkdir(parents=True)
         os.chmod(self.work, 0o755)
         self.keep = os.environ.get("TASADOR_CHAOS_KEEP") == "1"
-        self.secrets = {
-            "postgres password": _secret("pg"),
-            "redis password": _secret("rd"),
-            "secret key": _secret("sk") + secrets.token_hex(8),
-            "admin password": _secret("pw"),
-            "flower password": _secret("fl"),
-            "metrics token": _secret("mt"),
-            "aws secret key": _secret("aws"),
-        }
+        self.secrets = deployment_secrets()
         self.postgres = PrivatePostgres(
             self.work / "postgres", self.logs, self.secrets["postgres password"]
         )
@@ -103,47 +78,23 @@ class Cluster(Stack):
         self.database_url = self.postgres.url(DATABASE)
         s3_port = free_port()
         self.s3_url = f"http://127.0.0.1:{s3_port}"
-        self.env = self._environment()
+        self.env = environment(self.work, self.database_url, self.redis, self.s3_url, self.secrets)
         moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
         _wait_for_port(s3_port, self.spawn("moto", moto).proc, self.logs / "moto.log", 30)
         self.s3().create_bucket(Bucket=BUCKET)
         self.run_command("db", "upgrade")
         self.run_command("users", "bootstrap-admin")
+        reaper = None
         if self.run_command("reaper", "--help", check=False) == 0:
-            self.spawn("reaper", [*tasador(), "reaper"])  # recovery without a live worker
+            reaper = self.spawn("reaper", [*tasador(), "reaper"])  # recovery without a worker
         self.api = self.start_api_process("api", "json")
         self.api_url = self.url_of(self.api)
         self._log_in()
-
-    def _environment(self) -> dict[str, str]:
-        assert self.postgres is not None and self.redis is not None
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("TASADOR_", "AWS_"))}
-        return {
-            **keep,
-            **FAST_TIMINGS,
-            "TASADOR_ENV": "production",
-            "TASADOR_DATA_DIR": str(self.work / "data"),
-            "TASADOR_DATABASE_URL": self.database_url,
-            "TASADOR_BROKER_URL": self.redis.url(0),
-            "TASADOR_REDIS_URL": self.redis.url(1),
-            "TASADOR_STORAGE_BACKEND": "s3",
-            "TASADOR_S3_ENDPOINT_URL": self.s3_url,
-            "TASADOR_BUCKET": BUCKET,
-            "TASADOR_SECRET_KEY": self.secrets["secret key"],
-            "TASADOR_ADMIN_USERNAME": ADMIN,
-            "TASADOR_ADMIN_PASSWORD": self.secrets["admin password"],
-            "TASADOR_FLOWER_PASSWORD": self.secrets["flower password"],
-            "TASADOR_METRICS_TOKEN": self.secrets["metrics token"],
-            "TASADOR_LOG_FORMAT": "json",
-            "TASADOR_LOG_LEVEL": "INFO",
-            "AWS_ACCESS_KEY_ID": "chaos",
-            "AWS_SECRET_ACCESS_KEY": self.secrets["aws secret key"],
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
+        if reaper is not None and reaper.proc.poll() is not None:
+            raise RuntimeError(
+                f"tasador reaper exited {reaper.proc.returncode}:\n{_tail(reaper.log)}"
+            )
+        self.reaper_process = reaper is not None
 
     def close(self) -> None:
         for pgid in list(self.paused):

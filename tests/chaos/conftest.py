@@ -32,6 +32,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def cluster() -> Iterator[Cluster]:
     with Cluster() as started:
         _state["cluster"] = started
+        RESULTS.context["jobs recovered by"] = (
+            "a `tasador reaper` process (and any reaper inside the workers)"
+            if started.reaper_process
+            else "the workers' reaper threads (no `tasador reaper` command)"
+        )
         try:
             yield started
         finally:

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.chaos.cluster import BUCKET, Cluster
+from tests.chaos.cluster import Cluster
+from tests.chaos.settings import BUCKET
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 INSTANCE = {

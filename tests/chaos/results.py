@@ -47,6 +47,7 @@ class Stopwatch:
 class Results:
     records: dict[str, Record] = field(default_factory=dict)
     load_at_start: tuple[float, ...] = field(default_factory=os.getloadavg)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def record(self, test: str) -> Record:
         return self.records.setdefault(test, Record(test))
@@ -54,6 +55,7 @@ class Results:
     def table(self) -> str:
         load = "/".join(f"{x:.1f}" for x in os.getloadavg())
         lines = [f"load average {load} on {os.cpu_count()} CPUs (figures stretch under load)"]
+        lines += [f"{name}: {value}" for name, value in self.context.items()]
         lines.append(f"{'test':<52} {'outcome':<8} figures (seconds unless named)")
         for record in self.records.values():
             shown = ", ".join(f"{k}={v}" for k, v in record.figures.items())
@@ -69,6 +71,7 @@ class Results:
                 "load_average_at_start": self.load_at_start,
                 "load_average_at_end": os.getloadavg(),
             },
+            "context": self.context,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "tests": [asdict(r) for r in self.records.values()],
         }
