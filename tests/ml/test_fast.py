@@ -121,6 +121,15 @@ def fitted(train: tuple[pd.DataFrame, pd.Series]) -> dict[str, Any]:
     return {name: build().fit(frame, price) for name, build in MODELS.items()}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as the prediction endpoint hands them over: column name -> value."""
+    return [{str(name): value for name, value in row.items()} for row in frame.to_dict("records")]
+
+
+def record(row: pd.Series) -> dict[str, Any]:
+    return {str(name): value for name, value in row.to_dict().items()}
+
+
 def relative_error(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.max(np.abs(actual - expected) / np.abs(expected)))
 
@@ -143,7 +152,7 @@ def test_records_columns_and_frame_give_the_same_predictions(
     rows = held_out.iloc[:300].drop(index=16)  # records are validated: no missing values
     predictor = compile_predictor(fitted[name])
     from_frame = predictor.predict_frame(rows)
-    from_records = predictor.predict_records(rows.to_dict("records"))
+    from_records = predictor.predict_records(records(rows))
     from_columns = predictor.predict_columns(
         rows["type"].to_numpy(), rows["sector"].to_numpy(), rows[list(NUMERIC)].to_numpy()
     )
@@ -160,7 +169,7 @@ def test_a_single_record_matches_a_one_row_pipeline_call(
     for i in (0, 10, 100):
         row = held_out.iloc[[i]]
         expected = estimator.predict(row)
-        actual = predictor.predict_records(row.to_dict("records"))
+        actual = predictor.predict_records(records(row))
         assert relative_error(expected, actual) <= 1e-6
 
 
@@ -216,7 +225,7 @@ def test_unknown_category_with_handle_unknown_error_names_row_and_column(
     ):
         predictor.predict_frame(held_out)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        predictor.predict_records([held_out.iloc[10].to_dict()])
+        predictor.predict_records([record(held_out.iloc[10])])
     known = held_out.iloc[20:40]
     assert relative_error(estimator.predict(known), predictor.predict_frame(known)) <= 1e-6
 
@@ -227,11 +236,11 @@ def test_unknown_category_encoded_as_nan_is_refused_like_the_pipeline(
     frame, price = train
     estimator = pipeline("passthrough", "squared_error", trees=10, handle_unknown="return_nan")
     estimator.fit(frame, price)
-    records = held_out.iloc[10:12].to_dict("records")  # type 'oficina'
+    offices = records(held_out.iloc[10:12])  # type 'oficina'
     with pytest.raises(ValueError):
         estimator.predict(held_out.iloc[10:12])
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        compile_predictor(estimator).predict_records(records)
+        compile_predictor(estimator).predict_records(offices)
 
 
 def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
@@ -246,7 +255,7 @@ def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
     with pytest.raises(UnpredictableInput, match=r"row 3, column 'net_area'"):
         predictor.predict_frame(rows)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'net_area'"):
-        predictor.predict_records([rows.iloc[3].to_dict()])
+        predictor.predict_records([record(rows.iloc[3])])
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from api.config import get_settings
@@ -10,7 +12,7 @@ from api.webhooks.urls import check_callback_url
 
 
 @pytest.fixture
-def https_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def https_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("TASADOR_WEBHOOK_ALLOW_HTTP", raising=False)
     monkeypatch.delenv("TASADOR_WEBHOOK_ALLOWED_HOSTS", raising=False)
     get_settings.cache_clear()
