@@ -73,6 +73,7 @@ def test_postgres_schema_matches_the_tables(migrated_engine: Engine) -> None:
     assert differences_in_webhook_tables(migrated_engine) == []
 
 
+@pytest.mark.services  # the database is SQLite, but the retry is scheduled on the broker
 def test_a_delivery_runs_on_the_embedded_sqlite_database(
     sqlite_engine: Engine, receiver: Receiver, webhook_env: dict[str, str]
 ) -> None:
