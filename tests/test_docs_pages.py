@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -98,3 +99,28 @@ def test_a_proxy_prefix_reaches_every_reference() -> None:
     for page in ("/docs", "/redoc"):
         urls = [url for _, url in references(prefixed.get(page).text)]
         assert urls and all(url.startswith("/tasador/") for url in urls), urls
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _references(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _references(item)]
+    return []
+
+
+def test_every_reference_in_the_openapi_document_resolves(client: TestClient) -> None:
+    # An unresolvable $ref leaves a body blank in Swagger UI and stops ReDoc altogether.
+    document = client.get("/openapi.json").json()
+    unresolved = []
+    for ref in set(_references(document)):
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not ref.startswith("#/") or node is None:
+            unresolved.append(ref)
+    assert unresolved == []
+    body = document["paths"]["/v1/predictions"]["post"]["requestBody"]
+    instance = body["content"]["application/json"]["schema"]["properties"]["instances"]["items"]
+    assert set(instance["properties"]) >= {"type", "sector", "net_usable_area", "latitude"}
