@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.db.base import MAX_INT_ID
 from api.db.tables.job import Job
 from api.ownership import Principal, Promote, visible_uri
 
@@ -31,7 +32,9 @@ class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     input_data: str = Field(description="s3:// URI of the CSV to predict")
-    model: str | int = Field(default="production", description="alias or version number")
+    model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
+        default="production", description="alias or version number"
+    )
     output_data: str | None = Field(
         default=None,
         description="where to write predictions: a new key under your output prefix "
