@@ -1,7 +1,7 @@
 """The services a benchmark runs against, started for one run and always torn down.
 
-A dedicated ``tasador_bench`` database on the test Postgres server (schema dropped
-and migrated afresh), two Redis databases of the test Redis, an S3 endpoint from
+A dedicated ``<test database>_bench`` database on the test Postgres server (schema
+dropped and migrated afresh), the two Redis databases of the test Redis, an S3 endpoint from
 moto's server in a subprocess, one uvicorn API process and Celery workers, all
 configured through the same ``TASADOR_*`` environment. The harness process itself
 also points its settings at them, so it can register models and read job rows.
@@ -82,11 +82,17 @@ class Service:
 
 
 def bench_urls() -> tuple[str, str, str]:
-    """(database, broker, cache) URLs: the test servers, bench-only databases."""
+    """(database, broker, cache) URLs on the test servers.
+
+    Derived from the test URLs (database ``<test database>_bench``; the test
+    Redis database N for the cache and N-1 for the broker, as the tests use
+    them), so checkouts configured with different test URLs can run benchmarks
+    side by side without wiping each other's databases.
+    """
     db = make_url(os.environ.get("TASADOR_TEST_DATABASE_URL", DEFAULT_DB_URL))
-    base = os.environ.get("TASADOR_TEST_REDIS_URL", DEFAULT_REDIS_URL).rsplit("/", 1)[0]
-    bench_db = db.set(database="tasador_bench").render_as_string(hide_password=False)
-    return bench_db, f"{base}/13", f"{base}/12"
+    base, index = os.environ.get("TASADOR_TEST_REDIS_URL", DEFAULT_REDIS_URL).rsplit("/", 1)
+    bench_db = db.set(database=f"{db.database}_bench").render_as_string(hide_password=False)
+    return bench_db, f"{base}/{int(index) - 1}", f"{base}/{index}"
 
 
 def _recreate_database(url: str) -> None:
