@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import __version__
 from api.auth.endpoints import router as auth_router
 from api.datasets.endpoints import router as datasets_router
+from api.db.engine import set_ping_on_checkout
 from api.docs_pages import install_docs_pages
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
@@ -156,6 +157,7 @@ class RequestContext:
 
 def create_app() -> FastAPI:
     configure_logging(background=True)
+    set_ping_on_checkout(False)  # a dead connection costs one 503, not a round trip per request
     app = FastAPI(
         lifespan=serving_lifespan,
         title="Tasador",

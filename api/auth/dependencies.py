@@ -4,21 +4,35 @@ A route declares ``user: CurrentUser`` (any signed-in user) or
 ``user: AdminUser`` (admins only). Either credential works: an
 ``Authorization: Bearer <access token>`` from ``POST /v1/auth/token``, or an
 ``X-API-Key: tsk_...`` header. The bearer token wins when both are sent.
+
+The credential is checked on every request; whether its user is still active
+(and the key unrevoked, and which role the user has) comes from a per-process
+cache at most half a second old (``api.auth.cache``), so a request of a known
+caller does no I/O here and a change reaches every process within a second.
+The user is a frozen ``SignedInUser``; a route that needs the row loads it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 
 from api.auth import api_keys, service
-from api.db.tables.user import User
-from api.dependencies import DbSession
+from api.auth.cache import CredentialCache
+from api.auth.identity import SignedInUser
+from api.auth.tokens import read_access_token
+from api.db.base import utcnow
+from api.db.session import session_scope
 from api.errors import Forbidden, NotAuthenticated
 
 AuthMethod = Literal["bearer", "api_key"]
+SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 # auto_error=False: a missing credential is answered with our own envelope
 # (401 not_authenticated), not FastAPI's default body.
@@ -26,7 +40,7 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The caller's address as the server sees it (behind a proxy, run uvicorn
     with ``--proxy-headers`` so this is the real client)."""
     return request.client.host if request.client else "unknown"
@@ -35,17 +49,54 @@ def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-def current_user(
+async def lookup_sessions() -> SessionOpener:
+    """How a cache miss reads the database: in a short transaction of its own,
+    not the request's (a route such as ``/v1/ping`` has none). Tests override it."""
+    return session_scope
+
+
+@dataclass
+class CredentialCaches:
+    """One per application: users by id (bearer tokens) and API keys by hash."""
+
+    users: CredentialCache[SignedInUser] = field(default_factory=CredentialCache)
+    keys: CredentialCache[api_keys.KeyHolder] = field(default_factory=CredentialCache)
+
+
+def credential_caches(request: Request) -> CredentialCaches:
+    state = request.app.state
+    caches: CredentialCaches | None = getattr(state, "credential_caches", None)
+    if caches is None:
+        caches = state.credential_caches = CredentialCaches()
+    return caches
+
+
+async def current_user(
     request: Request,
-    session: DbSession,
+    sessions: Annotated[SessionOpener, Depends(lookup_sessions)],
     token: Annotated[str | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
-) -> User:
+) -> SignedInUser:
+    caches = credential_caches(request)
     method: AuthMethod
     if token:
-        user, method = service.user_for_access_token(session, token), "bearer"
+        user_id = read_access_token(token)
+
+        def load_user() -> SignedInUser:
+            with sessions() as session:
+                return service.signed_in_user(session, user_id)
+
+        user, method = await caches.users.get(user_id, load_user), "bearer"
     elif key:
-        user, method = api_keys.user_for_api_key(session, key), "api_key"
+        key_hash = api_keys.key_hash(key)
+
+        def load_key() -> api_keys.KeyHolder:
+            with sessions() as session:
+                return api_keys.holder_of(session, key_hash)
+
+        holder = await caches.keys.get(key_hash, load_key)
+        api_keys.check_unexpired(holder, utcnow())
+        user, method = holder.user, "api_key"
     else:
         raise NotAuthenticated(
             "this call needs 'Authorization: Bearer <access token>' or 'X-API-Key: <key>'"
@@ -55,19 +106,19 @@ def current_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+CurrentUser = Annotated[SignedInUser, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> SignedInUser:
     if not user.is_admin:
         raise Forbidden("this call needs the admin role")
     return user
 
 
-AdminUser = Annotated[User, Depends(admin_user)]
+AdminUser = Annotated[SignedInUser, Depends(admin_user)]
 
 
-def logged_in_user(request: Request, user: CurrentUser) -> User:
+async def logged_in_user(request: Request, user: CurrentUser) -> SignedInUser:
     """A user who proved their password (bearer token), not a script holding a key.
 
     Used where a leaked API key must not be able to extend itself, such as
@@ -78,4 +129,4 @@ def logged_in_user(request: Request, user: CurrentUser) -> User:
     return user
 
 
-LoggedInUser = Annotated[User, Depends(logged_in_user)]
+LoggedInUser = Annotated[SignedInUser, Depends(logged_in_user)]

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from api.auth import repository, throttle
 from api.auth.errors import InvalidCredentials, InvalidToken, TokenExpired
+from api.auth.identity import SignedInUser
 from api.auth.opaque import REFRESH_TOKEN_PREFIX, digest, new_secret
 from api.auth.passwords import verify_password
-from api.auth.tokens import issue_access_token, read_access_token
+from api.auth.tokens import issue_access_token
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.refresh_token import RefreshToken
@@ -122,8 +123,9 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
     return pair
 
 
-def user_for_access_token(session: Session, token: str) -> User:
-    user = users.get(session, read_access_token(token))
+def signed_in_user(session: Session, user_id: int) -> SignedInUser:
+    """The user an access token names, as the database says now (not as the token says)."""
+    user = users.get(session, user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the user of this access token no longer exists or is disabled")
-    return user
+    return SignedInUser.of(user)

@@ -14,10 +14,10 @@ from api.datasets import repository
 from api.datasets.reading import HashingReader, problems_as_details, summarise
 from api.datasets.schemas import NAME_MAX_LENGTH
 from api.db.tables.dataset import Dataset
-from api.db.tables.user import User
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
 from api.ownership import dataset_uri
 from api.storage import get_store
+from api.users.account import Account
 
 
 def _check_size(upload: IO[bytes], limit: int) -> None:
@@ -38,7 +38,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def upload(session: Session, owner: User, upload: IO[bytes], name: str) -> Dataset:
+def upload(session: Session, owner: Account, upload: IO[bytes], name: str) -> Dataset:
     """Validate the whole file, then store it; a file with problems stores nothing."""
     settings = get_settings()
     _check_name(name)
@@ -71,12 +71,12 @@ def upload(session: Session, owner: User, upload: IO[bytes], name: str) -> Datas
     return repository.add(session, dataset)
 
 
-def get_visible(session: Session, user: User, dataset_id: uuid.UUID) -> Dataset:
+def get_visible(session: Session, user: Account, dataset_id: uuid.UUID) -> Dataset:
     dataset = repository.get(session, dataset_id)
     if dataset is None or (dataset.owner_id != user.id and not user.is_admin):
         raise NotFound(f"no dataset {dataset_id}", code="dataset_not_found")
     return dataset
 
 
-def list_visible(session: Session, user: User) -> Sequence[Dataset]:
+def list_visible(session: Session, user: Account) -> Sequence[Dataset]:
     return repository.for_owner(session, None if user.is_admin else user.id)

@@ -17,6 +17,7 @@ from api.config import get_settings
 _lock = threading.Lock()
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
+_ping_on_checkout = True
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -27,12 +28,25 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, *, ping_on_checkout: bool = True) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=ping_on_checkout, pool_size=10, max_overflow=20)
+
+
+def set_ping_on_checkout(enabled: bool) -> None:
+    """Whether this process's engine (built after this call) pings each connection it lends.
+
+    The ping is a round trip per checkout. The API turns it off: a connection
+    that died with a database restart fails one request with ``503`` (an
+    ``OperationalError``), SQLAlchemy then invalidates the pool, and the next
+    requests reconnect. The worker keeps it: there a failed statement can cost
+    a job attempt, and checkouts are rare.
+    """
+    global _ping_on_checkout
+    _ping_on_checkout = enabled
 
 
 def get_engine() -> Engine:
@@ -43,7 +57,7 @@ def get_engine() -> Engine:
                 url = get_settings().sqlalchemy_url
                 if url.startswith("sqlite"):
                     get_settings().data_dir.mkdir(parents=True, exist_ok=True)
-                _engine = build_engine(url)
+                _engine = build_engine(url, ping_on_checkout=_ping_on_checkout)
                 _factory = sessionmaker(bind=_engine, expire_on_commit=False)
     return _engine
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from api import queue
 from api.db.base import utcnow
 from api.db.tables.job import Job
-from api.db.tables.user import User
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import repository, state
 from api.jobs.hooks import on_terminal
+from api.users.account import Account
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -34,7 +34,7 @@ def request_fingerprint(kind: str, request: dict[str, Any]) -> str:
 
 
 def replay(
-    session: Session, owner: User, key: str | None, kind: str, fingerprint: str
+    session: Session, owner: Account, key: str | None, kind: str, fingerprint: str
 ) -> Job | None:
     """The job an earlier submit with this key created, if it may be answered again."""
     if key is None:
@@ -55,7 +55,7 @@ def replay(
 
 
 def replay_for(
-    session: Session, owner: User, key: str | None, kind: str, request: dict[str, Any]
+    session: Session, owner: Account, key: str | None, kind: str, request: dict[str, Any]
 ) -> Job | None:
     """The job to answer again for a repeated submit, checked before anything else
     so a retry gets its first answer even if the world changed since."""
@@ -64,7 +64,7 @@ def replay_for(
 
 def create(
     session: Session,
-    owner: User,
+    owner: Account,
     *,
     kind: str,
     request: dict[str, Any],
@@ -113,7 +113,7 @@ def queue_of(kind: str) -> str:
     return _TASKS[kind][1]
 
 
-def get_visible(session: Session, user: User, job_id: uuid.UUID) -> Job:
+def get_visible(session: Session, user: Account, job_id: uuid.UUID) -> Job:
     """The job, if ``user`` may see it; another member's job is simply not found."""
     job = repository.get(session, job_id)
     if job is None or (job.owner_id != user.id and not user.is_admin):
@@ -137,7 +137,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def list_page(
     session: Session,
-    user: User,
+    user: Account,
     *,
     kind: str | None,
     status: str | None,
@@ -156,7 +156,7 @@ def list_page(
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
-def cancel(session: Session, user: User, job_id: uuid.UUID) -> Job:
+def cancel(session: Session, user: Account, job_id: uuid.UUID) -> Job:
     job = get_visible(session, user, job_id)
     session.refresh(job, with_for_update=True)
     if state.is_terminal(job.status):

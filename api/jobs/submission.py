@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from api import ownership
 from api.db.tables.job import Job
-from api.db.tables.user import User
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import service, state
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
@@ -24,6 +23,7 @@ from api.ownership import Principal
 from api.registry import service as registry
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
+from api.users.account import Account
 from api.webhooks.urls import check_callback_url
 
 
@@ -70,7 +70,7 @@ def check_new_output(principal: Principal, output: str) -> None:
             )
 
 
-def submit_training(session: Session, user: User, body: TrainingJobIn, key: str | None) -> Job:
+def submit_training(session: Session, user: Account, body: TrainingJobIn, key: str | None) -> Job:
     principal = Principal.of(user)
     promote = ownership.promotion_mode(principal, body.promote)  # 403 before anything else
     request = {**body.model_dump(exclude_none=True), "promote": promote.value}
@@ -92,7 +92,7 @@ def submit_training(session: Session, user: User, body: TrainingJobIn, key: str 
     return job
 
 
-def submit_batch(session: Session, user: User, body: BatchJobIn, key: str | None) -> Job:
+def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | None) -> Job:
     principal = Principal.of(user)
     request = body.model_dump(exclude_none=True)
     # A retried submit answers its first job even though that job's output now exists.

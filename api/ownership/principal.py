@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.user import User
 from api.storage.errors import AccessDenied
+from api.users.account import Account
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class Principal:
     is_admin: bool
 
     @classmethod
-    def of(cls, user: User) -> Principal:
+    def of(cls, user: Account) -> Principal:
         # A disabled account keeps no admin powers for the jobs it left queued.
         return cls(user.id, user.is_admin and user.is_active)
 

@@ -102,6 +102,7 @@ def prediction_log(
 
 
 @router.get("/v1/ping", response_model=PingResponse)
-def ping(user: CurrentUser) -> PingResponse:
+async def ping(user: CurrentUser) -> PingResponse:
     """Does nothing but authenticate: a baseline for latency and throughput."""
+    # async: nothing here blocks, so the request never waits for a pool thread.
     return PingResponse(ok=True, user_id=user.id)

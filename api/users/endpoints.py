@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"])
 
 
 @router.get("/me")
-def me(user: CurrentUser) -> UserOut:
+async def me(user: CurrentUser) -> UserOut:
     """The account behind the credential of this request."""
     return UserOut.model_validate(user, from_attributes=True)
 

@@ -13,7 +13,6 @@ from api import queue
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job
-from api.db.tables.user import User
 from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
 from api.db.tables.webhook_secret import WebhookSecret
 from api.errors import Conflict
@@ -21,6 +20,7 @@ from api.jobs import service as jobs
 from api.jobs import state
 from api.jobs.schemas import JobOut
 from api.ownership import load_principal
+from api.users.account import Account
 from api.webhooks import repository
 from api.webhooks.signing import generate_secret
 
@@ -88,7 +88,7 @@ def secret_for(session: Session, user_id: int) -> WebhookSecret:
         return found
 
 
-def rotate_secret(session: Session, user: User) -> WebhookSecret:
+def rotate_secret(session: Session, user: Account) -> WebhookSecret:
     """Issue a new secret; the current one keeps signing for ``ROTATION_OVERLAP``."""
     secret_for(session, user.id)
     row = repository.get_secret(session, user.id, for_update=True)
@@ -116,7 +116,7 @@ class DeliveryHistory:
     attempts: list[WebhookAttempt]
 
 
-def history(session: Session, user: User, job_id: uuid.UUID) -> list[DeliveryHistory]:
+def history(session: Session, user: Account, job_id: uuid.UUID) -> list[DeliveryHistory]:
     """Deliveries of a job the user may see, each with every attempt made."""
     job = jobs.get_visible(session, user, job_id)
     deliveries = repository.deliveries_for_job(session, job.id)
@@ -124,7 +124,7 @@ def history(session: Session, user: User, job_id: uuid.UUID) -> list[DeliveryHis
     return [DeliveryHistory(d, attempts[d.id]) for d in deliveries]
 
 
-def redeliver(session: Session, user: User, job_id: uuid.UUID) -> WebhookDelivery:
+def redeliver(session: Session, user: Account, job_id: uuid.UUID) -> WebhookDelivery:
     """Send the job's final event once more, with the same ``webhook-id``.
 
     One extra attempt is granted (not a fresh retry budget): the caller asked

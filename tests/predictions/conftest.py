@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from api.auth.dependencies import lookup_sessions
 from api.config import get_settings
 from api.db.session import session_scope
 from api.dependencies import get_session
@@ -103,6 +104,7 @@ def build_app(session: Session) -> FastAPI:
             yield current
 
     app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[lookup_sessions] = lambda: lambda: session_scope(session)
     return app
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from api.auth.dependencies import lookup_sessions
 from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import Job
@@ -44,6 +45,7 @@ def api(db_session: Session) -> Iterator[TestClient]:
             yield session
 
     app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[lookup_sessions] = lambda: lambda: session_scope(db_session)
     with TestClient(app) as test_client:
         yield test_client
 

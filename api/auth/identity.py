@@ -1,0 +1,35 @@
+"""The signed-in user of a request: a frozen snapshot, never a live ORM object.
+
+A snapshot is what the credential cache keeps and hands to every request of
+that user for a fraction of a second, from whichever thread serves it. Being
+immutable and detached from any session, no route can change it or write it
+back by accident; a route that needs the row loads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.db.tables.user import ROLE_ADMIN, User
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    id: int
+    username: str
+    role: str
+    created_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    @property
+    def is_active(self) -> bool:
+        # A disabled account is refused before a snapshot of it is made.
+        return True
+
+    @classmethod
+    def of(cls, user: User) -> SignedInUser:
+        return cls(user.id, user.username, user.role, user.created_at)
