@@ -15,14 +15,15 @@ from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from api.ml.fast import (
+from api.ml.predictor import (
     BLOCK_ROWS,
     UnpredictableInput,
     UnsupportedModel,
     compile_predictor,
 )
-from api.ml.fast_bench import time_batch, time_single_row
-from api.ml.fast_structure import NUMERIC
+from api.ml.predictor.forest import PERFECT_MAX_DEPTH
+from api.ml.schema import NUMERIC
+from tests.perf.predictor_bench import time_batch, time_single_row
 
 SECTORS = ["las condes", "vitacura", "providencia", "ñuñoa", "la reina", "lo barnechea", "macul"]
 SECTOR_PREMIUM = dict(zip(SECTORS, [1.3, 1.5, 1.2, 1.0, 1.1, 1.4, 0.8], strict=True))
@@ -92,7 +93,10 @@ MODELS: dict[str, Callable[[], Any]] = {
     "log1p_target": lambda: TransformedTargetRegressor(
         regressor=pipeline("passthrough", "absolute_error"), func=np.log1p, inverse_func=np.expm1
     ),
-    "deep_trees_traversal": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "depth_9_padded": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "deeper_than_padding_sparse": lambda: pipeline(
+        "passthrough", "squared_error", trees=8, depth=PERFECT_MAX_DEPTH + 2
+    ),
     "tuned_encoder": lambda: pipeline(
         "passthrough", "squared_error", min_samples_leaf=5, smoothing=2.0
     ),
