@@ -140,6 +140,18 @@ def test_predictions_match_the_pipeline_within_1e6_relative(
     assert relative_error(expected, actual) <= 1e-6
 
 
+def test_forests_deeper_than_the_padding_limit_use_the_stacked_nodes(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    estimator = fitted["deeper_than_padding_sparse"]
+    predictor = compile_predictor(estimator)
+    assert predictor.forest.depth > PERFECT_MAX_DEPTH and predictor.forest.roots is not None
+    rows = held_out.iloc[20:30]
+    expected = estimator.predict(rows)
+    one_by_one = [predictor.predict_records([r])[0] for r in rows.to_dict("records")]
+    assert relative_error(expected, np.array(one_by_one)) <= 1e-6
+
+
 @pytest.mark.parametrize("name", ["notebook_drop_absolute_error", "log_target"])
 def test_records_columns_and_frame_give_the_same_predictions(
     name: str, fitted: dict[str, Any], held_out: pd.DataFrame

@@ -32,7 +32,8 @@ Float32Array = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
 NodeArray = npt.NDArray[np.uint32]
 
-# Depth 10 pads a tree to 1,023 nodes and 1,024 leaves (12 KB); deeper, the sparse layout.
+# Depth 10 pads a tree to 1,023 nodes and 1,024 leaves (12 KB); deeper, the sparse
+# layout (the padded one would double per level; its uint16 indices allow up to 15).
 PERFECT_MAX_DEPTH: Final[int] = 10
 # Below this many rows per thread, starting threads costs more than it saves.
 MIN_ROWS_PER_THREAD: Final[int] = 4 * kernels.BLOCK
@@ -203,6 +204,8 @@ def _binned_nodes(
 def compile_forest(regressor: GradientBoostingRegressor) -> Forest:
     """Compile every tree of a fitted GradientBoostingRegressor into one Forest."""
     stacked = _stack(regressor)
+    if stacked.feature.size > np.iinfo(kernels.STACKED_INDEX).max:
+        raise UnsupportedModel(f"the forest has too many nodes ({stacked.feature.size:,})")
     n_features = int(regressor.n_features_in_)
     nodes, edges, offsets = _binned_nodes(stacked, n_features)
     used = frozenset(int(f) for f in stacked.feature[np.isfinite(stacked.threshold)])

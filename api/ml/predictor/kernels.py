@@ -39,6 +39,11 @@ MAX_FEATURES: Final[int] = 1 << (32 - RANK_BITS - LOG_BLOCK)
 FEATURE_SHIFT: Final[int] = RANK_BITS + LOG_BLOCK  # node >> FEATURE_SHIFT is the feature
 # The rank of padding nodes and leaves: above every bin, so the step goes left.
 ALWAYS_LEFT: Final[int] = RANK_MASK
+# Node indices are kept unsigned: numba then skips its negative-index wraparound
+# test on every load (a fifth of the batch kernel's time). uint16 holds every index
+# of a padded tree up to depth 15 (2^16 - 2); stacked nodes use uint32.
+PERFECT_INDEX = np.uint16
+STACKED_INDEX = np.uint32
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +87,7 @@ def predict_perfect(
     n, n_features = X.shape
     first_leaf = leaves.shape[1] - 1
     bins = np.zeros(n_features * BLOCK, dtype=np.int32)
-    index = np.empty(BLOCK, dtype=np.intp)
+    index = np.empty(BLOCK, dtype=PERFECT_INDEX)
     total = np.empty(BLOCK, dtype=np.float64)
     for start in range(0, n, BLOCK):
         size = min(BLOCK, n - start)
@@ -127,7 +132,7 @@ def predict_perfect_one(
                 high = middle
         bins[f] = low - first
     n_trees = nodes.shape[0]
-    index = np.zeros(n_trees, dtype=np.intp)
+    index = np.zeros(n_trees, dtype=PERFECT_INDEX)
     for _ in range(depth):
         for t in range(n_trees):
             i = index[t]
@@ -156,7 +161,7 @@ def predict_sparse(
     """As ``predict_perfect`` over stacked nodes; children[2i], children[2i + 1] of node i."""
     n, n_features = X.shape
     bins = np.zeros(n_features * BLOCK, dtype=np.int32)
-    index = np.empty(BLOCK, dtype=np.intp)
+    index = np.empty(BLOCK, dtype=STACKED_INDEX)
     total = np.empty(BLOCK, dtype=np.float64)
     for start in range(0, n, BLOCK):
         size = min(BLOCK, n - start)
