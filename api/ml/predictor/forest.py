@@ -59,10 +59,6 @@ class Forest:
     n_features: int
     used_features: frozenset[int]
 
-    @property
-    def n_trees(self) -> int:
-        return int(self.nodes.shape[0] if self.roots is None else self.roots.size)
-
     def raw_predict(self, X: Float32Array, threads: int = 1) -> FloatArray:
         """The regressor's raw prediction for finite float32 rows (n, n_features)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
