@@ -19,7 +19,9 @@ from api.ml.predictor import (
     BLOCK_ROWS,
     UnpredictableInput,
     UnsupportedModel,
+    compile_kernels,
     compile_predictor,
+    kernels,
 )
 from api.ml.predictor.forest import PERFECT_MAX_DEPTH
 from api.ml.schema import NUMERIC
@@ -340,3 +342,20 @@ def test_benchmark_helpers_report_timings(fitted: dict[str, Any]) -> None:
     assert single["pipeline_us"] > 0 and single["predictor_us"] > 0
     batch = time_batch(predictor, rows=10_000)
     assert batch["rows"] == 10_000 and batch["rows_per_second"] > 0
+
+
+def test_compile_kernels_covers_the_types_real_predictions_use(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    compile_kernels()
+    dispatchers = [kernels.predict_perfect, kernels.predict_perfect_one, kernels.predict_sparse]
+    before = [len(d.signatures) for d in dispatchers]
+    assert all(before)
+    rows = held_out.iloc[20:30]
+    for name in ("passthrough_squared_error", "deeper_than_padding_sparse"):
+        predictor = compile_predictor(fitted[name])
+        predictor.predict_frame(rows)
+        predictor.predict_records(rows.iloc[:1].to_dict("records"))
+    # No new specialisation: a process that called compile_kernels before forking
+    # hands its children machine code for every call they make.
+    assert [len(d.signatures) for d in dispatchers] == before

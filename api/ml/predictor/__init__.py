@@ -7,6 +7,7 @@
 - ``predictor``: ``FastPredictor``, the entry points for records, columns and frames.
 """
 
+from api.ml.predictor.forest import compile_kernels
 from api.ml.predictor.predictor import BLOCK_ROWS, FastPredictor, compile_predictor
 from api.ml.predictor.structure import UnpredictableInput, UnsupportedModel
 
@@ -15,5 +16,6 @@ __all__ = [
     "FastPredictor",
     "UnpredictableInput",
     "UnsupportedModel",
+    "compile_kernels",
     "compile_predictor",
 ]

@@ -106,6 +106,29 @@ class Forest:
         self.raw_predict_one(x)
 
 
+def compile_kernels() -> None:
+    """Compile every kernel now, or load it from numba's disk cache.
+
+    A process that forks workers (a Celery prefork pool) can call this first, so
+    that the children inherit the machine code instead of each compiling it again
+    (about two seconds each, or half a second from the cache).
+    """
+    none = np.zeros(0, dtype=np.float64)
+    offsets = np.zeros(2, dtype=np.int64)  # one feature, no thresholds
+    padding = kernels.ALWAYS_LEFT
+    padded = Forest(
+        none, offsets, np.full((1, 1), padding, dtype=np.uint32), np.zeros((1, 2)),
+        None, None, depth=1, init=0.0, n_features=1, used_features=frozenset(),
+    )  # fmt: skip
+    stacked = Forest(
+        none, offsets, np.full(1, padding, dtype=np.uint32), np.zeros(1),
+        np.zeros(2, dtype=np.intp), np.zeros(1, dtype=np.intp), depth=1, init=0.0,
+        n_features=1, used_features=frozenset(),
+    )  # fmt: skip
+    padded.warm_up()
+    stacked.warm_up()
+
+
 def default_threads() -> int:
     """Threads for large batches: the cores this process may run on, at most four."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
