@@ -8,7 +8,8 @@ node (feature and rank) fits in one uint32.
 
 Rows are evaluated BLOCK at a time, tree after tree, level after level across the
 block: the rows of one level are independent, so the processor overlaps their
-memory loads, where a row-by-row walk waits on each load before the next. Each
+memory loads, where a row-by-row walk waits on each load before the next. A
+single row goes level after level across the trees, for the same reason. Each
 row's sum starts at the init value and adds the trees in order, as scikit-learn's
 ``predict_stages`` does, so the results are the same to the last bit.
 

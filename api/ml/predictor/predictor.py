@@ -49,7 +49,8 @@ class FastPredictor:
         self.layout = layout
         self.forest = forest
         self.inverse = inverse
-        # Threads for batches; a caller running one process per core may set 1.
+        # Threads that share a large batch (the kernels release the GIL); a caller
+        # that already runs one process per core may set 1.
         self.threads = default_threads()
         # numeric features the regressor sees, with their column in the numeric block
         self.numeric_slots = [(j, NUMERIC.index(n)) for j, n in enumerate(layout) if n in NUMERIC]
@@ -110,7 +111,7 @@ class FastPredictor:
         """Predict column arrays; ``numeric`` is (n, 6) in NUMERIC order.
 
         Rows are processed in blocks of BLOCK_ROWS so memory stays bounded however
-        large the batch. ``numeric`` may be None only for models that use no
+        large the batch; each block is shared among ``self.threads`` threads. ``numeric`` may be None only for models that use no
         numeric column.
         """
         n = len(type)
