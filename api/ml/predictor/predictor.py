@@ -111,8 +111,8 @@ class FastPredictor:
         """Predict column arrays; ``numeric`` is (n, 6) in NUMERIC order.
 
         Rows are processed in blocks of BLOCK_ROWS so memory stays bounded however
-        large the batch; each block is shared among ``self.threads`` threads. ``numeric`` may be None only for models that use no
-        numeric column.
+        large the batch; each block is shared among ``self.threads`` threads.
+        ``numeric`` may be None only for models that use no numeric column.
         """
         n = len(type)
         if len(sector) != n:
