@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = 5
     login_max_failures_per_address: int = 20
     login_window_minutes: int = 15
+    # Failures on a username from other addresses slow its logins down (never refuse them).
+    login_max_delay_seconds: float = Field(default=5.0, ge=0)
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
 
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
     job_heartbeat_timeout_seconds: float = 60.0
     job_max_attempts: int = 3
     reaper_interval_seconds: float = 30.0
+    # A queued job still waiting this long after its last send may have lost its
+    # message; the reaper sends it again if the broker holds fewer messages than
+    # there are queued jobs.
+    queued_resend_seconds: float = Field(default=30.0, gt=0)
+    # Staging objects and unfinished writes left by dead attempts are removed
+    # once older than sweep_age_seconds (keep it above the hard time limits).
+    sweep_interval_seconds: float = Field(default=600.0, gt=0)
+    sweep_age_seconds: float = Field(default=7200.0, ge=0)
     batch_chunk_rows: int = 100_000
 
     # Serving
@@ -78,6 +88,9 @@ class Settings(BaseSettings):
     # Operations
     flower_user: str = "admin"
     flower_password: SecretStr = SecretStr(DEV_FLOWER_PASSWORD)
+    # When set, /metrics needs "Authorization: Bearer <token>" and the token also
+    # opens the detail of /readyz.
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -17,10 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import __version__
 from api.auth.endpoints import router as auth_router
 from api.datasets.endpoints import router as datasets_router
+from api.docs_pages import install_docs_pages
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
+from api.http_faults import CLIENT_CLOSED_REQUEST, install_outage_handlers, is_client_disconnect
 from api.jobs.endpoints import router as jobs_router
-from api.logging import configure_logging, get_logger
+from api.limits import BodyLimit, request_id_from
+from api.logging import configure_logging, get_logger, mark_logged
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from api.predictions.endpoints import router as predictions_router
 from api.predictions.serving import serving_lifespan
@@ -69,15 +71,22 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    install_outage_handlers(app)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error=type(exc).__name__)
+        mark_logged(exc)  # the server re-raises it; its traceback is in the log once
         body = error_envelope("internal_error", "an unexpected error occurred; it was logged")
         return JSONResponse(body, status_code=500)
 
 
 class RequestContext:
     """Request id on every log line, one access-log line and metrics per request.
+
+    A client that leaves before its answer is complete is logged and counted
+    with status 499, whatever the app did next; an exception that only says so
+    is not an error (no traceback, no 500).
 
     A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
     BaseHTTPMiddleware runs every request through an extra task and stream,
@@ -91,7 +100,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         # request.state reads and writes this dict (the auth dependency sets user_id).
@@ -99,17 +108,36 @@ class RequestContext:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        client_left = finishing = False
+
+        async def receive_watching() -> Message:
+            nonlocal client_left
+            message = await receive()
+            if message["type"] == "http.disconnect" and not finishing:
+                client_left = True
+            return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, finishing
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                if state.get("retry_after") and "retry-after" not in headers:
+                    headers.append("Retry-After", str(state["retry_after"]))  # see get_session
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finishing = True
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching, send_with_id)
+        except BaseException as exc:
+            if not is_client_disconnect(exc, client_left=client_left):
+                raise
+            client_left = True
         finally:
+            if client_left:
+                status = CLIENT_CLOSED_REQUEST
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
@@ -122,18 +150,24 @@ class RequestContext:
                 status=status,
                 latency_ms=round(elapsed * 1000, 2),
                 user_id=state.get("user_id"),
+                **({"client_disconnected": True} if client_left else {}),
             )
 
 
 def create_app() -> FastAPI:
-    configure_logging()
+    configure_logging(background=True)
     app = FastAPI(
         lifespan=serving_lifespan,
         title="Tasador",
         version=__version__,
         description="Property valuation: training and batch jobs, model registry, predictions.",
+        docs_url=None,  # served from local files by install_docs_pages
+        redoc_url=None,
     )
+    install_docs_pages(app)
     install_error_handlers(app)
+    # The last added runs first: the request id and access log cover the 413s too.
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestContext)
     app.include_router(health_router)
     app.include_router(auth_router)

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from api import queue
 from api.config import get_settings
+from api.log_writer import dropped_lines
 from api.logging import get_logger
 
 log = get_logger("api.metrics")
@@ -117,4 +118,16 @@ class JobsCollector(Collector):
             depth.add_metric([name], int(client.llen(name)))
 
 
+class LogCollector(Collector):
+    """Lines the API dropped rather than wait for a log output that fell behind."""
+
+    def collect(self) -> Iterator[Any]:
+        yield CounterMetricFamily(
+            "tasador_log_lines_dropped",
+            "Log lines dropped because the log output could not keep up.",
+            value=dropped_lines(),
+        )
+
+
 REGISTRY.register(JobsCollector())
+REGISTRY.register(LogCollector())

@@ -63,6 +63,26 @@ def defer_send(
     defer(session, lambda: send(task_name, args, queue, countdown))
 
 
+def depth(queue: str) -> int | None:
+    """Messages waiting in ``queue``, or None when the broker cannot say.
+
+    Kombu's Redis transport keeps a queue as a list of that name (a message a
+    worker took but has not acknowledged is no longer in it).
+    """
+    url = get_settings().broker_url
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return int(client.llen(queue))
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+
+
 def reset_producer() -> None:
     global _producer
     _producer = None

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import api_keys, service
+from api.auth import api_keys, service, throttle
 from api.auth.dependencies import ClientAddress, CurrentUser, LoggedInUser
-from api.auth.errors import InvalidCredentials, InvalidToken
+from api.auth.errors import InvalidToken
 from api.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, RefreshRequest, TokenResponse
+from api.db.base import MAX_INT_ID
 from api.db.tables.api_key import ApiKey
 from api.dependencies import DbSession
 
@@ -30,8 +33,7 @@ _REFRESH_ERRORS: dict[int | str, dict[str, str]] = {
 
 @contextmanager
 def _keeping_writes_on(session: Session, *errors: type[Exception]) -> Iterator[None]:
-    """Commit before answering these errors: a failed login must still count
-    towards the throttle, and a revoked token family must stay revoked."""
+    """Commit before answering these errors: a revoked token family must stay revoked."""
     try:
         yield
     except errors:
@@ -45,8 +47,16 @@ def _tokens(pair: service.TokenPair) -> TokenResponse:
     )
 
 
+def _admit(session: Session, username: str, client: str) -> throttle.Ticket:
+    ticket = service.start_login(session, username, client)
+    # Committed before the password is checked: a parallel attempt from the same
+    # address must count this one, and a failure must stay counted.
+    session.commit()
+    return ticket
+
+
 @router.post("/auth/token", tags=["auth"], responses=_LOGIN_ERRORS)
-def log_in(
+async def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: DbSession,
     client: ClientAddress,
@@ -55,11 +65,18 @@ def log_in(
 
     The access token goes in `Authorization: Bearer ...` and lasts `expires_in`
     seconds; the refresh token gets a new pair from `POST /v1/auth/refresh`.
-    Wrong credentials answer `401 invalid_credentials`; after repeated failures
-    the answer is `429 too_many_attempts` with `Retry-After`.
+    Wrong credentials answer `401 invalid_credentials`. Repeated failures from
+    one address answer `429 too_many_attempts` with `Retry-After`; failures for
+    a username from other addresses only make its logins slower.
     """
-    with _keeping_writes_on(session, InvalidCredentials):
-        return _tokens(service.login(session, form.username, form.password, client))
+    ticket = await run_in_threadpool(_admit, session, form.username, client)
+    if ticket.delay_seconds:
+        # Awaited, not slept in a worker thread: a slowed login holds no thread.
+        await asyncio.sleep(ticket.delay_seconds)
+    pair = await run_in_threadpool(
+        service.finish_login, session, ticket, form.username, form.password
+    )
+    return _tokens(pair)
 
 
 @router.post("/auth/refresh", tags=["auth"], responses=_REFRESH_ERRORS)
@@ -93,7 +110,10 @@ def list_api_keys(user: CurrentUser, session: DbSession) -> list[ApiKeyOut]:
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
 def revoke_api_key(
-    key_id: int, user: CurrentUser, session: DbSession, client: ClientAddress
+    key_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)],
+    user: CurrentUser,
+    session: DbSession,
+    client: ClientAddress,
 ) -> Response:
     """Revoke one of your API keys; it stops working at once."""
     api_keys.revoke(session, user, key_id, client)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db.tables.api_key import ApiKey
@@ -80,6 +81,21 @@ def touch_api_key(session: Session, key_id: int, now: datetime, stale_before: da
 
 # Failed login attempts
 
+_LOGIN_LOCK_CLASS = 0x7461_7364  # advisory-lock namespace of the login throttle
+
+
+def lock_login_address(session: Session, client_address: str) -> None:
+    """Serialise the throttle's record-and-count step for one address until commit.
+
+    Postgres only: on SQLite the INSERT that follows takes the database's single
+    write lock, which serialises the step just as well.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(client_address.encode()).digest()
+    key = int.from_bytes(digest[:4], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(_LOGIN_LOCK_CLASS, key)))
+
 
 def recent_failures(
     session: Session,
@@ -88,25 +104,61 @@ def recent_failures(
     limit: int,
     username: str | None = None,
     client_address: str | None = None,
-) -> list[datetime]:
-    """Times of the newest ``limit`` failures after ``since`` for a username or an address."""
-    stmt = select(LoginAttempt.attempted_at).where(LoginAttempt.attempted_at > since)
+) -> list[tuple[int, datetime]]:
+    """(id, time) of the newest ``limit`` failures after ``since`` for a username and/or address."""
+    stmt = select(LoginAttempt.id, LoginAttempt.attempted_at).where(
+        LoginAttempt.attempted_at > since
+    )
     if username is not None:
         stmt = stmt.where(LoginAttempt.username == username)
     if client_address is not None:
         stmt = stmt.where(LoginAttempt.client_address == client_address)
-    stmt = stmt.order_by(LoginAttempt.attempted_at.desc()).limit(limit)
-    return list(session.scalars(stmt).all())
+    stmt = stmt.order_by(LoginAttempt.attempted_at.desc(), LoginAttempt.id.desc()).limit(limit)
+    return [(row.id, row.attempted_at) for row in session.execute(stmt)]
 
 
-def add_failure(session: Session, username: str, client_address: str, now: datetime) -> None:
-    session.add(LoginAttempt(username=username, client_address=client_address, attempted_at=now))
+def count_failures_elsewhere(
+    session: Session, *, since: datetime, username: str, client_address: str, cap: int
+) -> int:
+    """Failures of ``username`` after ``since`` from addresses other than ``client_address``."""
+    recent = (
+        select(LoginAttempt.id)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.client_address != client_address,
+            LoginAttempt.attempted_at > since,
+        )
+        .limit(cap)
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(recent)) or 0
+
+
+def add_failure(session: Session, username: str, client_address: str, now: datetime) -> int:
+    attempt = LoginAttempt(username=username, client_address=client_address, attempted_at=now)
+    session.add(attempt)
     session.flush()
+    return attempt.id
 
 
-def prune_failures(session: Session, before: datetime) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < before))
+def prune_failures(session: Session, before: datetime, batch: int = 1000) -> None:
+    """Delete up to ``batch`` failures older than ``before``.
+
+    Rows another transaction is deleting are skipped (SKIP LOCKED on Postgres),
+    so concurrent logins never wait on, or deadlock over, the same old rows.
+    """
+    old = (
+        select(LoginAttempt.id)
+        .where(LoginAttempt.attempted_at < before)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(old.scalar_subquery())))
 
 
-def clear_failures(session: Session, username: str) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+def clear_failures(session: Session, username: str, client_address: str) -> None:
+    session.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.username == username, LoginAttempt.client_address == client_address
+        )
+    )

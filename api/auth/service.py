@@ -51,27 +51,39 @@ def _issue_pair(session: Session, user: User, family_id: uuid.UUID, now: datetim
     return TokenPair(access.token, refresh, access.expires_in)
 
 
-def login(session: Session, username: str, password: str, client_address: str) -> TokenPair:
+def start_login(session: Session, username: str, client_address: str) -> throttle.Ticket:
+    """Admit one login attempt past the throttle (``429`` otherwise).
+
+    The endpoint commits the recorded attempt before it checks the password (see
+    ``throttle.reserve``) and waits the ticket's delay first.
+    """
+    return throttle.reserve(session, throttle.username_key(username), client_address, utcnow())
+
+
+def finish_login(
+    session: Session, ticket: throttle.Ticket, username: str, password: str
+) -> TokenPair:
     """A new token pair (and a new refresh-token family) for valid credentials.
 
     Unknown user, disabled user and wrong password give the same error after the
     same argon2 work, so neither the answer nor its timing reveals which it was.
+    A failure is already recorded by ``start_login``; a success erases it.
     """
-    now = utcnow()
-    key = throttle.username_key(username)
-    throttle.check_allowed(session, key, client_address, now)
-    user = users.get_by_username(session, key)
+    # The whole name, not the throttle's 64-character key: a longer name must
+    # not log in as the user whose name it starts with.
+    user = users.get_by_username(session, username.strip().lower())
     matches, new_hash = verify_password(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
-        throttle.record_failure(session, key, client_address, now)
         reason = "unknown_user" if user is None else "wrong_password" if not matches else "inactive"
-        log.warning("login_failed", username=key, client=client_address, reason=reason)
+        log.warning(
+            "login_failed", username=ticket.username, client=ticket.client_address, reason=reason
+        )
         raise InvalidCredentials()
     if new_hash is not None:
         user.password_hash = new_hash
-    throttle.record_success(session, key)
-    pair = _issue_pair(session, user, uuid.uuid4(), now)
-    log.info("login_succeeded", user_id=user.id, client=client_address)
+    throttle.record_success(session, ticket)
+    pair = _issue_pair(session, user, uuid.uuid4(), utcnow())
+    log.info("login_succeeded", user_id=user.id, client=ticket.client_address)
     return pair
 
 

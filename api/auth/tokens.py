@@ -60,6 +60,15 @@ def read_access_token(token: str) -> int:
     The signature is checked before any claim, so an expired token that was
     also tampered with is reported as invalid, never as merely expired.
     """
+    return read_access_claims(token)[0]
+
+
+def read_access_claims(token: str) -> tuple[int, str]:
+    """(user id, role) of a valid access token, checked as ``read_access_token`` does.
+
+    The role is as it was at issue time; only callers that must work without
+    the database (the detail of ``/readyz``) rely on it.
+    """
     try:
         decoded = jwt.decode(token, _key(), algorithms=[ALGORITHM])
     except (JoseError, ValueError) as exc:
@@ -73,4 +82,4 @@ def read_access_token(token: str) -> int:
     subject = decoded.claims["sub"]
     if not isinstance(subject, str) or not subject.isdigit():
         raise InvalidToken("the access token names no user")
-    return int(subject)
+    return int(subject), str(decoded.claims.get("role", ""))

@@ -6,6 +6,11 @@ column) or a parameter is unknown or out of range; 1 anything else: an output
 that cannot be written, an object store that does not answer. The output's
 folder is checked before training, so a typo in ``--output`` fails at once
 instead of after an hour of fitting.
+
+Artifacts are signed with ``TASADOR_SECRET_KEY`` (HMAC-SHA256), as the service
+signs its own; ``predict`` refuses, before unpickling anything, an artifact
+whose signature does not verify with that key, unless ``--unsigned`` says the
+file comes from a trusted place. Unpickling an untrusted file runs its code.
 """
 
 from __future__ import annotations
@@ -18,22 +23,30 @@ from typing import Any, BinaryIO
 import pandas as pd
 import typer
 
+from api.config import get_settings
 from api.datasets.reading import CsvSummary, HashingReader, iter_chunks, problems_as_details
 from api.errors import InvalidInput, NotFound, TasadorError
 from api.jobs.batch_io import predict_csv
 from api.ml import artifact as artifacts
 from api.ml.artifact import ArtifactError
-from api.ml.predictor import compile_predictor
+from api.ml.predictor import UnsupportedModel, compile_predictor
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
 from api.storage import StorageError, open_input, open_output
 
 app = typer.Typer(help="Train and apply models offline.", no_args_is_help=True)
 
+_SIGNATURE_HINT = (
+    " (set TASADOR_SECRET_KEY to the key that signed it, or pass --unsigned for a file you trust)"
+)
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 # Errors that mean "what you gave me is wrong", as opposed to "I could not finish".
 BAD_INPUT_ERRORS = (InvalidInput, NotFound, ParamError, TrainingDataError, ArtifactError)
+
+
+def _signing_key() -> bytes:
+    return get_settings().secret_key.get_secret_value().encode()
 
 
 def _location(path_or_uri: str) -> str | Path:
@@ -140,7 +153,7 @@ def train_command(
     )
     try:
         with sink as out:
-            artifacts.dump(artifact, out, signing_key=None)
+            artifacts.dump(artifact, out, signing_key=_signing_key())
     except TasadorError as exc:
         raise _fail(exc.message, EXIT_FAILURE) from exc
     report = {**result.metrics, "evaluation": result.evaluation, "preset": result.preset}
@@ -155,15 +168,23 @@ def predict_command(
     output: str = typer.Option(..., help="where to write the input rows plus price_pred"),
     errors: str | None = typer.Option(None, help="where invalid rows go (default: next to output)"),
     chunk_rows: int = typer.Option(100_000, min=1, help="rows read at a time"),
+    unsigned: bool = typer.Option(
+        False, "--unsigned", help="load a model without checking its signature (trusted files only)"
+    ),
 ) -> None:
-    """Predict every valid row; invalid rows go to a separate errors CSV with reasons."""
+    """Predict every valid row; invalid rows go to a separate errors CSV with reasons.
+
+    The model's signature is checked with TASADOR_SECRET_KEY first."""
     errors = errors or (output[:-4] if output.endswith(".csv") else output) + ".errors.csv"
     try:
         with open_input(_location(model)) as raw:
             # A zip is read from its end: an S3 body cannot seek, so take it whole.
-            artifact = artifacts.from_bytes(raw.read(), signing_key=None)
+            data = raw.read()
+        artifact = artifacts.from_bytes(data, signing_key=None if unsigned else _signing_key())
         predictor = compile_predictor(artifact.estimator)
-    except ArtifactError as exc:
+    except artifacts.SignatureError as exc:
+        raise _fail(f"{model}: {exc}{_SIGNATURE_HINT}") from exc
+    except (ArtifactError, UnsupportedModel) as exc:
         raise _fail(f"{model}: {exc}") from exc
     except TasadorError as exc:
         raise _exit_for_input(exc) from exc

@@ -1,19 +1,22 @@
-"""Service processes: API server, Celery worker, Flower, and all of them at once."""
+"""Service processes: API server, Celery worker, reaper, Flower, and all of them at once."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 
 import typer
 
-from api.config import get_settings
+from api.commands.reaper import reaper
+from api.config import DEV_SECRET_KEY, get_settings
 from api.standalone.command import standalone
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
+    app.command("reaper")(reaper)
     app.command("flower")(flower)
     app.command("standalone")(standalone)
 
@@ -23,7 +26,11 @@ def serve(
     port: int = typer.Option(8000, help="port to bind"),
     workers: int = typer.Option(1, help="API processes"),
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API.
+
+    Refuses to listen beyond this machine with the development secret key:
+    that key is public, so anyone could forge an admin token with it."""
+    _refuse_public_development_key(host)
     import uvicorn
 
     uvicorn.run(
@@ -35,6 +42,26 @@ def serve(
         access_log=False,
         log_config=None,
     )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
+
+
+def _refuse_public_development_key(host: str) -> None:
+    if is_loopback(host) or get_settings().secret_key.get_secret_value() != DEV_SECRET_KEY:
+        return
+    typer.echo(
+        f"error: refusing to serve on {host} with the development secret key, which anyone "
+        "can use to forge tokens; set TASADOR_SECRET_KEY, or bind to 127.0.0.1",
+        err=True,
+    )
+    raise typer.Exit(2)
 
 
 def worker(

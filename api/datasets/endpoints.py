@@ -3,30 +3,66 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import CurrentUser
+from api.config import get_settings
 from api.datasets import service
-from api.datasets.schemas import DatasetOut
+from api.datasets.schemas import NAME_MAX_LENGTH, DatasetOut
+from api.datasets.upload import FILE_FIELD, receive_upload
 from api.dependencies import DbSession
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
+# The body is read by ``receive_upload`` (after authentication), not by FastAPI,
+# so the form is described here for /docs.
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FILE_FIELD],
+                    "properties": {
+                        FILE_FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV with the client's columns",
+                        },
+                        "name": {"type": "string", "maxLength": NAME_MAX_LENGTH},
+                    },
+                }
+            }
+        },
+    }
+}
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "`payload_too_large`: the file is over the upload limit"},
+    422: {"description": "`invalid_dataset` (the problems found) or `invalid_upload`"},
+}
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetOut)
-def upload_dataset(
-    session: DbSession,
-    user: CurrentUser,
-    file: Annotated[UploadFile, File(description="CSV with the client's columns")],
-    name: Annotated[str | None, Form(max_length=255)] = None,
-) -> DatasetOut:
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DatasetOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses=_UPLOAD_ERRORS,
+)
+async def upload_dataset(request: Request, session: DbSession, user: CurrentUser) -> DatasetOut:
     """Upload a CSV of properties. Every row is validated first: a file with
     problems answers `422 invalid_dataset` listing them (row, column, reason; the
-    first 100 and the total) and stores nothing. The answer's `uri` is what
-    training and batch-inference jobs accept."""
-    dataset = service.upload(session, user, file.file, name or file.filename or "dataset.csv")
+    first 100 and the total) and stores nothing. A file over the upload limit
+    answers `413 payload_too_large` as soon as it passes the limit. The answer's
+    `uri` is what training and batch-inference jobs accept."""
+    received = await receive_upload(request, max_file_bytes=get_settings().upload_max_bytes)
+    with received.file:
+        name = received.fields.get("name") or received.filename or "dataset.csv"
+        dataset = await run_in_threadpool(service.upload, session, user, received.file, name)
     return DatasetOut.model_validate(dataset)
 
 

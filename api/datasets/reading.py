@@ -3,7 +3,8 @@
 Shared by dataset uploads (validate everything, keep nothing) and batch
 inference (predict the valid rows of each chunk, report the others). A CSV whose
 header lacks a required column, or that is not CSV at all, is refused before any
-row is read.
+row is read; its size and width are checked before pandas sees the file
+(``csv_header``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from api.datasets.csv_header import checked_header, record_ends
 from api.errors import InvalidInput
 from api.ml.validation import Problem, missing_columns, validate_frame
+
+SHOWN_COLUMNS = 100  # column names echoed in an error's details
 
 
 @dataclass
@@ -58,6 +62,7 @@ class HashingReader(io.RawIOBase):
 
 
 def _reader(stream: IO[bytes], chunk_rows: int) -> Any:
+    stream = checked_header(stream)
     try:
         return pd.read_csv(stream, chunksize=chunk_rows, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
@@ -71,7 +76,11 @@ def _validated(raw: pd.DataFrame, first_row: int, *, require_target: bool) -> Ch
     if absent:
         raise InvalidInput(
             f"missing column(s): {', '.join(absent)}",
-            details={"missing_columns": absent, "columns": list(raw.columns)},
+            details={
+                "missing_columns": absent,
+                "columns": [str(c) for c in raw.columns[:SHOWN_COLUMNS]],
+                "column_count": len(raw.columns),
+            },
         )
     result = validate_frame(raw, require_target=require_target, row_offset=first_row - 1)
     return Chunk(raw, result.frame, list(result.problems), first_row)
@@ -121,8 +130,6 @@ def problems_as_details(summary: CsvSummary) -> dict[str, Any]:
 
 # ------------------------------------------------------------- chunks with their record text
 
-_NEWLINE, _QUOTE = 10, 34
-
 
 @dataclass
 class TextChunk:
@@ -136,20 +143,6 @@ class TextChunk:
     chunk: Chunk
     text: bytes
     spans: tuple[np.ndarray, np.ndarray] | None
-
-
-def record_ends(text: bytes) -> np.ndarray:
-    """Offsets of the newlines that end a CSV record (not those inside quotes).
-
-    ``text`` must start outside quotes. A newline ends a record when an even number
-    of quote characters precede it (an escaped quote is doubled, so counts two);
-    a uint8 running sum keeps that parity without a wide temporary array.
-    """
-    array = np.frombuffer(text, dtype=np.uint8)
-    ends = np.flatnonzero(array == _NEWLINE)
-    if ends.size and text.find(b'"') >= 0:
-        ends = ends[(np.cumsum(array == _QUOTE, dtype=np.uint8)[ends] & 1) == 0]
-    return ends
 
 
 class _RecordReader:
@@ -217,7 +210,7 @@ def iter_text_chunks(stream: IO[bytes], *, chunk_rows: int = 100_000) -> Iterato
     cut at record boundaries every ``chunk_rows`` records; each run is parsed on
     its own with the header in front, so parsing and validation are unchanged.
     """
-    reader = _RecordReader(stream)
+    reader = _RecordReader(checked_header(stream))
     header = reader.header()
     first_row = 1
     try:

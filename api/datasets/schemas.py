@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict
+
+NAME_MAX_LENGTH: Final[int] = 255  # datasets.name
 
 
 class DatasetOut(BaseModel):

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.datasets import repository
 from api.datasets.reading import HashingReader, problems_as_details, summarise
+from api.datasets.schemas import NAME_MAX_LENGTH
 from api.db.tables.dataset import Dataset
 from api.db.tables.user import User
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
+from api.ownership import dataset_uri
 from api.storage import get_store
 
 
@@ -26,9 +28,20 @@ def _check_size(upload: IO[bytes], limit: int) -> None:
         raise PayloadTooLarge(f"the file is {size} bytes; the limit is {limit} bytes")
 
 
+def _check_name(name: str) -> None:
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(
+            f"the dataset name is {len(name)} characters long; at most {NAME_MAX_LENGTH} "
+            "(send a shorter `name`, or rename the file)",
+            code="invalid_dataset_name",
+            details={"field": "name", "max_length": NAME_MAX_LENGTH},
+        )
+
+
 def upload(session: Session, owner: User, upload: IO[bytes], name: str) -> Dataset:
     """Validate the whole file, then store it; a file with problems stores nothing."""
     settings = get_settings()
+    _check_name(name)
     _check_size(upload, settings.upload_max_bytes)
     hashing = HashingReader(upload)
     summary = summarise(hashing, require_target=False)  # type: ignore[arg-type]
@@ -41,7 +54,7 @@ def upload(session: Session, owner: User, upload: IO[bytes], name: str) -> Datas
     if summary.rows == 0:
         raise InvalidInput("the file has a header but no data rows", code="invalid_dataset")
     dataset_id = uuid.uuid4()
-    uri = f"s3://{settings.bucket}/datasets/{owner.id}/{dataset_id}.csv"
+    uri = dataset_uri(owner.id, dataset_id, settings)
     upload.seek(0)
     with get_store().open_write(uri) as out:
         shutil.copyfileobj(upload, out, length=1024 * 1024)

@@ -3,6 +3,10 @@
 Services never commit. They *defer* tasks on the session; the scope sends them
 only after a successful commit, so a task can never run before its job row
 exists, and a rolled-back request sends nothing.
+
+A send that fails after the commit cannot undo it. By default the error is
+raised (the worker's scopes); a caller that passes ``on_send_error`` (the HTTP
+request) decides what to tell its client, and every other action still runs.
 """
 
 from __future__ import annotations
@@ -22,10 +26,19 @@ def defer(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_DEFERRED, []).append(action)
 
 
-def run_deferred(session: Session) -> None:
+SendErrorHandler = Callable[[Exception], None]
+
+
+def run_deferred(session: Session, on_error: SendErrorHandler | None = None) -> None:
     actions: list[Callable[[], None]] = session.info.pop(_DEFERRED, [])
     for action in actions:
-        action()
+        if on_error is None:
+            action()
+            continue
+        try:
+            action()
+        except Exception as exc:
+            on_error(exc)
 
 
 def discard_deferred(session: Session) -> None:
@@ -33,7 +46,9 @@ def discard_deferred(session: Session) -> None:
 
 
 @contextmanager
-def session_scope(session: Session | None = None) -> Iterator[Session]:
+def session_scope(
+    session: Session | None = None, *, on_send_error: SendErrorHandler | None = None
+) -> Iterator[Session]:
     """A transaction that commits on success and rolls back on any error."""
     owned = session is None
     current = session if session is not None else session_factory()()
@@ -47,4 +62,4 @@ def session_scope(session: Session | None = None) -> Iterator[Session]:
     finally:
         if owned:
             current.close()
-    run_deferred(current)
+    run_deferred(current, on_send_error)

@@ -1,8 +1,9 @@
 """The batch-inference job: stream a CSV through a model, chunk by chunk.
 
 Memory stays flat whatever the file size: one chunk of rows is in memory at a
-time, and both outputs are multipart uploads that become visible only when the
-whole file succeeded (a cancelled or failed run leaves no partial output).
+time. Both outputs are written to the attempt's staging keys and published to
+the requested locations only when the job is recorded as succeeded, so a
+cancelled, failed or superseded run leaves no output, partial or whole.
 """
 
 from __future__ import annotations
@@ -11,33 +12,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
 from api.jobs.batch_io import BatchCounts, predict_csv
-from api.jobs.runner import Finalizer, JobContext, run_job
-from api.jobs.submission import default_output
+from api.jobs.runner import Finalizer, JobContext, Outcome, run_job
 from api.registry import artifacts as stored
 from api.registry import service as registry
 from api.storage import get_store
 
 
-def errors_uri(output: str) -> str:
-    """``out.csv`` -> ``out.errors.csv``: the rows that could not be predicted."""
-    stem = output[:-4] if output.lower().endswith(".csv") else output
-    return f"{stem}.errors.csv"
-
-
-def run_batch_inference(job_id: str) -> None:
-    run_job(job_id, _predict)
+def run_batch_inference(job_id: str) -> Outcome | None:
+    return run_job(job_id, _predict)
 
 
 def _predict(ctx: JobContext) -> Finalizer:
     settings = get_settings()
     store = get_store()
-    request = ctx.request
-    source = request["input_data"]
-    output = request.get("output_data") or default_output(source, str(ctx.job_id), "predictions")
-    errors = errors_uri(output)
+    # Before any read or write: the owner may read the input and write both outputs.
+    allowed = ownership.authorize_batch(ctx.owner_id, ctx.job_id, ctx.request)
+    source, output, errors = allowed.input_data, allowed.output_data, allowed.errors_data
+    staged_output = ctx.stage(output, "predictions.csv")
+    staged_errors = ctx.stage(errors, "errors.csv")
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry.get(session, ctx.model_version).artifact_uri
@@ -50,8 +46,8 @@ def _predict(ctx: JobContext) -> Finalizer:
 
     with (
         store.open_read(source) as raw_in,
-        store.open_write(output) as raw_out,
-        store.open_write(errors) as raw_err,
+        store.open_write(staged_output) as raw_out,
+        store.open_write(staged_errors) as raw_err,
     ):
         counts = predict_csv(
             raw_in,
@@ -62,10 +58,8 @@ def _predict(ctx: JobContext) -> Finalizer:
             after_chunk=after_chunk,
         )
         ctx.check_cancelled()
-    ctx.on_discard(lambda: store.delete(output))
-    ctx.on_discard(lambda: store.delete(errors))
     if counts.failed == 0:
-        store.delete(errors)
+        ctx.outputs.unstage(errors)
 
     def finalize(session: Session) -> dict[str, Any]:
         return {

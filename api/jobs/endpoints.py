@@ -11,6 +11,7 @@ from api.auth.dependencies import CurrentUser
 from api.dependencies import DbSession
 from api.jobs import service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
+from api.ownership import Principal
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -39,10 +40,14 @@ def submit_training(
     """Train a model on a CSV in the object store. The job is queued and answered
     at once (`202`, `Location` header); poll it or pass `callback_url`. On
     success the new version is registered and, per `promote`, may become
-    `production`."""
+    `production`. Moving `production` is an admin act: `promote` other than
+    `never` from a member answers `403 forbidden`. `train_data` and `test_data`
+    must be data you may read (your datasets, your jobs' outputs, a readable
+    bucket): another location answers `403 access_denied`, another user's data
+    `404` like a missing object."""
     job = submission.submit_training(session, user, body, idempotency_key)
     _accepted(response, job.id)
-    return JobOut.model_validate(job)
+    return JobOut.seen_by(job, Principal.of(user))
 
 
 @router.post("/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
@@ -55,10 +60,13 @@ def submit_batch_inference(
 ) -> JobOut:
     """Predict every row of a CSV with a model version (resolved now, from an alias
     or a number). Valid rows get a `price_pred` column in `output_data`; invalid
-    rows go to `errors_data` with row number, column and reason."""
+    rows go to `errors_data` (`output_data` with `.errors.csv`) with row number,
+    column and reason. A member writes only under their own output prefix
+    (`403 access_denied` elsewhere); a job never replaces an object, so an
+    `output_data` (or its errors file) that exists answers `409 output_exists`."""
     job = submission.submit_batch(session, user, body, idempotency_key)
     _accepted(response, job.id)
-    return JobOut.model_validate(job)
+    return JobOut.seen_by(job, Principal.of(user))
 
 
 @router.get("", response_model=JobPage)
@@ -77,13 +85,14 @@ def list_jobs(
     rows, next_cursor = service.list_page(
         session, user, kind=kind, status=status_, limit=limit, cursor=cursor
     )
-    return JobPage(items=[JobOut.model_validate(j) for j in rows], next_cursor=next_cursor)
+    viewer = Principal.of(user)
+    return JobPage(items=[JobOut.seen_by(j, viewer) for j in rows], next_cursor=next_cursor)
 
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     """A job: status, progress (0..1), attempts, result or error."""
-    return JobOut.model_validate(service.get_visible(session, user, job_id))
+    return JobOut.seen_by(service.get_visible(session, user, job_id), Principal.of(user))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
@@ -91,4 +100,4 @@ def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobO
     """Cancel a queued or running job. A queued job never starts; a running one
     stops at its next chunk or boosting stage and leaves no partial output.
     `409 job_finished` if it already ended."""
-    return JobOut.model_validate(service.cancel(session, user, job_id))
+    return JobOut.seen_by(service.cancel(session, user, job_id), Principal.of(user))

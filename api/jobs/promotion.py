@@ -16,12 +16,15 @@ from sqlalchemy.orm import Session
 
 from api.db.session import session_scope
 from api.jobs.inputs import LoadedCsv
+from api.logging import get_logger
 from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
 from api.ml.training import TrainResult, holdout_frame
 from api.registry import artifacts as stored
 from api.registry import repository
 from api.registry import service as registry
+
+log = get_logger("api.jobs.promotion")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,10 @@ def decide_promotion(
     try:
         old_rmse = _rmse_of(version.artifact_uri, frame)
     except Exception as exc:  # an unreadable old model must not block the new one
-        return Decision(mode, compared_with=version.version, reason=f"could not re-score: {exc}")
+        # The reason is shown to the job's owner; the exception (paths, internals) is logged.
+        log.exception("promotion_rescore_failed", compared_with=version.version, error=repr(exc))
+        reason = f"could not re-score version {version.version} (see the worker log)"
+        return Decision(mode, compared_with=version.version, reason=reason)
     return Decision(mode, compared_with=version.version, new_rmse=new_rmse, old_rmse=old_rmse)
 
 

@@ -1,78 +1,160 @@
-"""The reaper: no job stays ``running`` or ``queued`` forever.
+"""The reaper: no job stays ``running`` or ``queued`` forever, and no leftovers stay.
 
-A worker killed mid-job stops heartbeating; its job is sent again (a fresh
-worker takes it over with the next attempt number) until the attempts run out,
-when it fails as ``worker_lost``. A queued job whose message was lost (say the
-broker was flushed) is sent again from the database. Sending twice is harmless:
-the claim in the runner lets only one delivery run a job.
+It has three duties, each its own function with its own report, so that one
+failing (say the object store is down) does not stop the others:
+
+- job recovery (:func:`recover_jobs`): a worker killed mid-job stops
+  heartbeating; its job is sent again (a fresh worker takes it over with the
+  next attempt number) until the attempts run out, when it fails as
+  ``worker_lost``. A queued job whose message was lost (the broker was flushed,
+  or the send after commit failed) is sent again from the database;
+- webhook retries due now (``api.webhooks.delivery.dispatch_due``);
+- sweeping what dead attempts left in the object store (``api.jobs.sweeper``),
+  at its own, slower interval.
+
+Sending twice is harmless: the claim in the runner lets only one delivery run a
+job. The reaper runs as a thread in every worker and as its own process
+(``tasador reaper``), so recovery does not depend on a worker being alive; row
+locks with SKIP LOCKED keep two reapers from acting on the same job.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import timedelta
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from api import queue
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
 from api.jobs import repository, service, state
+from api.jobs.sweeper import SweepReport, sweep_leftovers
 from api.logging import get_logger
 from api.webhooks.delivery import dispatch_due
 
 log = get_logger("api.jobs.reaper")
+T = TypeVar("T")
 
 
 @dataclass
-class ReapReport:
-    resent: int = 0
-    failed: int = 0
+class RecoveryReport:
+    resent_stale: int = 0  # running jobs whose worker stopped heartbeating, sent again
+    resent_lost: int = 0  # queued jobs whose message was lost, sent again
+    failed: int = 0  # jobs failed as worker_lost (attempts exhausted)
 
 
-def reap_once() -> ReapReport:
-    settings = get_settings()
-    now = utcnow()
-    timeout = timedelta(seconds=settings.job_heartbeat_timeout_seconds)
-    report = ReapReport()
+def recover_jobs(now: datetime | None = None) -> RecoveryReport:
+    """Send again or fail jobs that lost their worker or their message."""
+    moment = now or utcnow()
+    report = RecoveryReport()
     with session_scope() as session:
-        for job in repository.stale_running(session, now - timeout):
-            if job.attempts >= settings.job_max_attempts:
-                service.finish(
-                    session,
-                    job,
-                    state.FAILED,
-                    error={
-                        "code": "worker_lost",
-                        "message": f"the worker running this job was lost {job.attempts} times",
-                        "details": {"attempts": job.attempts},
-                    },
-                )
-                report.failed += 1
-            elif job.enqueued_at < now - timeout:
-                service.enqueue(session, job)
-                report.resent += 1
-        # A queued job waits at most this long for its message before it is sent again.
-        for job in repository.waiting_since(session, now - 3 * timeout):
-            service.enqueue(session, job)
-            report.resent += 1
-    # Webhook retries are scheduled in the database; send those now due.
-    report.resent += dispatch_due()
-    if report.resent or report.failed:
-        log.info("reaper_acted", resent=report.resent, failed=report.failed)
+        _recover_stale(session, moment, report)
+        _resend_lost(session, moment, report)
+    if report != RecoveryReport():
+        log.info("jobs_recovered", **asdict(report))
     return report
 
 
+def _recover_stale(session: Session, now: datetime, report: RecoveryReport) -> None:
+    settings = get_settings()
+    timeout = timedelta(seconds=settings.job_heartbeat_timeout_seconds)
+    for job in repository.stale_running(session, now - timeout):
+        if job.attempts >= settings.job_max_attempts:
+            service.finish(
+                session,
+                job,
+                state.FAILED,
+                error={
+                    "code": "worker_lost",
+                    "message": f"the worker running this job was lost {job.attempts} times",
+                    "details": {"attempts": job.attempts},
+                },
+            )
+            report.failed += 1
+        elif job.enqueued_at < now - timeout:  # at most one send per timeout
+            service.enqueue(session, job)
+            report.resent_stale += 1
+
+
+def _resend_lost(session: Session, now: datetime, report: RecoveryReport) -> None:
+    """Send queued jobs again whose message the broker no longer holds.
+
+    A job waits its turn in a long queue without being sent again: only as many
+    jobs as there are queued jobs missing from the broker are sent, the oldest
+    first (the queue is first in, first out, so theirs are the messages that
+    would have been taken already), and each at most once per
+    ``queued_resend_seconds``.
+    """
+    sent_before = now - timedelta(seconds=get_settings().queued_resend_seconds)
+    for kind in state.KINDS:
+        waiting = repository.waiting_since(session, kind, sent_before)
+        if not waiting:
+            continue
+        in_broker = queue.depth(service.queue_of(kind))
+        if in_broker is None:  # the broker cannot say: fall back to once per delay
+            missing = len(waiting)
+        else:
+            missing = repository.count_queued(session, kind) - in_broker
+        for job in waiting[: max(missing, 0)]:
+            service.enqueue(session, job)
+            report.resent_lost += 1
+
+
+@dataclass
+class ReaperPass:
+    jobs: RecoveryReport | None = None
+    webhooks_dispatched: int | None = None
+    swept: SweepReport | None = None  # None when no sweep was due
+    failed_duties: list[str] = field(default_factory=list)
+
+
+class Reaper:
+    """Runs the duties in passes; sweeps at most every ``sweep_interval_seconds``."""
+
+    def __init__(self, *, sweep_now: bool) -> None:
+        delay = 0.0 if sweep_now else get_settings().sweep_interval_seconds
+        self._next_sweep = time.monotonic() + delay
+
+    def run_pass(self) -> ReaperPass:
+        report = ReaperPass()
+        report.jobs = self._duty("recover_jobs", recover_jobs, report)
+        report.webhooks_dispatched = self._duty("dispatch_webhooks", dispatch_due, report)
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + get_settings().sweep_interval_seconds
+            report.swept = self._duty("sweep_leftovers", sweep_leftovers, report)
+        return report
+
+    def run_forever(self, stopped: threading.Event, *, wait_first: bool) -> None:
+        interval = get_settings().reaper_interval_seconds
+        if wait_first and stopped.wait(interval):
+            return
+        while True:
+            self.run_pass()
+            if stopped.wait(interval):
+                return
+
+    @staticmethod
+    def _duty(name: str, duty: Callable[[], T], report: ReaperPass) -> T | None:
+        try:
+            return duty()
+        except Exception:
+            log.exception("reaper_duty_failed", duty=name)
+            report.failed_duties.append(name)
+            return None
+
+
 class ReaperThread(threading.Thread):
-    """Runs ``reap_once`` every ``reaper_interval_seconds`` until stopped."""
+    """The reaper inside a worker process, until the worker shuts down."""
 
     def __init__(self) -> None:
         super().__init__(name="job-reaper", daemon=True)
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        interval = get_settings().reaper_interval_seconds
-        while not self.stopped.wait(interval):
-            try:
-                reap_once()
-            except Exception:
-                log.exception("reaper_failed")
+        Reaper(sweep_now=False).run_forever(self.stopped, wait_first=True)

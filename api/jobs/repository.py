@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +62,8 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
 
     Succeeds for a queued job, or for a running one whose heartbeat stopped (its
     worker died). A single conditional UPDATE makes two deliveries of the same
-    task race safely on Postgres and SQLite alike: only one of them wins.
+    task race safely on Postgres and SQLite alike: only one of them wins. The
+    new attempt starts from zero progress, not where the lost one stopped.
     """
     stmt = (
         update(Job)
@@ -76,6 +77,7 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
         .values(
             status=RUNNING,
             attempts=Job.attempts + 1,
+            progress=0.0,
             heartbeat_at=now,
             started_at=func.coalesce(Job.started_at, now),
         )
@@ -105,10 +107,36 @@ def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> s
 
 
 def stale_running(session: Session, stale_before: datetime) -> Sequence[Job]:
-    stmt = select(Job).where(Job.status == RUNNING, Job.heartbeat_at < stale_before)
+    """Running jobs whose heartbeat stopped; rows another reaper holds are skipped."""
+    stmt = (
+        select(Job)
+        .where(Job.status == RUNNING, Job.heartbeat_at < stale_before)
+        .with_for_update(skip_locked=True)
+    )
     return session.scalars(stmt).all()
 
 
-def waiting_since(session: Session, enqueued_before: datetime) -> Sequence[Job]:
-    stmt = select(Job).where(Job.status == QUEUED, Job.enqueued_at < enqueued_before)
+def waiting_since(session: Session, kind: str, sent_before: datetime) -> Sequence[Job]:
+    """Queued jobs of ``kind`` last sent before ``sent_before``, oldest first."""
+    stmt = (
+        select(Job)
+        .where(Job.status == QUEUED, Job.kind == kind, Job.enqueued_at < sent_before)
+        .order_by(Job.enqueued_at, Job.id)
+        .with_for_update(skip_locked=True)
+    )
     return session.scalars(stmt).all()
+
+
+def count_queued(session: Session, kind: str) -> int:
+    stmt = select(func.count()).select_from(Job).where(Job.status == QUEUED, Job.kind == kind)
+    return int(session.scalar(stmt) or 0)
+
+
+def running_attempts(
+    session: Session, job_ids: Collection[uuid.UUID]
+) -> set[tuple[uuid.UUID, int]]:
+    """(job id, attempt) of those jobs that are running now: their live attempts."""
+    if not job_ids:
+        return set()
+    stmt = select(Job.id, Job.attempts).where(Job.id.in_(job_ids), Job.status == RUNNING)
+    return {(row.id, row.attempts) for row in session.execute(stmt)}

@@ -4,6 +4,12 @@ Tasks run at least once, so everything here is safe to run twice: a job that
 already ended is left alone, and a conditional UPDATE decides which of two
 deliveries owns a run. The work itself happens outside any transaction; only
 short transactions touch the job row while it runs.
+
+An attempt can lose the job while it works (a paused worker whose heartbeat went
+stale is superseded by the next attempt). Its outputs are therefore staged under
+its own attempt (``api.jobs.outputs``) and published only by the transaction
+that records the result, under the job row lock, after checking the row still
+names this attempt. A superseded attempt touches nothing but its staging.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -22,21 +29,43 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
+from api.db.tables.job import Job
 from api.errors import TasadorError
 from api.jobs import repository, service, state
+from api.jobs.heartbeat import Heartbeat
+from api.jobs.outputs import AttemptOutputs
 from api.logging import get_logger
 
 log = get_logger("api.jobs.runner")
 
 Finalizer = Callable[[Session], dict[str, Any]]
+Error = dict[str, Any]
+
+
+class Outcome(StrEnum):
+    """How one attempt ended, from its own point of view."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"  # the job went on without this attempt
+
+
+def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
+    """The caller's side of a crash: what happened and what to do. The exception
+    itself (which may name hosts, paths or internals) goes to the log only."""
+    return {
+        "code": "internal_error",
+        "message": (
+            f"the job stopped on an unexpected error in the service; it is logged under "
+            f"job id {job_id}. Submit the job again; if it fails the same way, "
+            "give this job id to the operator"
+        ),
+    }
 
 
 class JobCancelled(Exception):
-    """Raised inside the work when the job was cancelled while it ran."""
-
-
-class JobFailed(TasadorError):
-    """A failure the job reports as data (``error.code``), not a crash."""
+    """Raised inside the work when the job was cancelled or taken over while it ran."""
 
 
 @dataclass
@@ -52,7 +81,10 @@ class JobContext:
     model_version: int | None
     fraction: float = 0.0
     cancelled: threading.Event = field(default_factory=threading.Event)
-    _cleanups: list[Callable[[], None]] = field(default_factory=list)
+    outputs: AttemptOutputs = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outputs = AttemptOutputs(self.job_id, self.attempt)
 
     def progress(self, fraction: float) -> None:
         """Record progress; the heartbeat thread writes it out."""
@@ -65,49 +97,13 @@ class JobContext:
         if self.cancelled.is_set():
             raise JobCancelled(str(self.job_id))
 
-    def on_discard(self, cleanup: Callable[[], None]) -> None:
-        """Undo an output if the run does not end in success (no partial output)."""
-        self._cleanups.append(cleanup)
-
-    def discard_outputs(self) -> None:
-        for cleanup in reversed(self._cleanups):
-            try:
-                cleanup()
-            except Exception:
-                log.exception("cleanup_failed", job_id=str(self.job_id))
+    def stage(self, final: str, name: str) -> str:
+        """The attempt's own location for an output to be published at ``final``."""
+        return self.outputs.stage(final, name)
 
 
-class Heartbeat(threading.Thread):
-    """Writes heartbeat and progress while the work runs; notices cancellation."""
-
-    def __init__(self, ctx: JobContext, interval: float) -> None:
-        super().__init__(name=f"heartbeat-{ctx.job_id}", daemon=True)
-        self.ctx = ctx
-        self.interval = interval
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            self.beat()
-
-    def beat(self) -> None:
-        try:
-            with session_scope() as session:
-                status = repository.touch(
-                    session,
-                    self.ctx.job_id,
-                    self.ctx.attempt,
-                    heartbeat_at=utcnow(),
-                    progress=round(self.ctx.fraction, 4),
-                )
-        except Exception:
-            log.exception("heartbeat_failed", job_id=str(self.ctx.job_id))
-            return
-        if status != state.RUNNING:
-            self.ctx.cancelled.set()
-
-
-def _claim(job_id: uuid.UUID) -> JobContext | None:
+def claim(job_id: uuid.UUID) -> JobContext | None:
+    """Start the next attempt of the job, or None if it ended or another attempt owns it."""
     settings = get_settings()
     now = utcnow()
     stale = now - timedelta(seconds=settings.job_heartbeat_timeout_seconds)
@@ -134,59 +130,132 @@ def _claim(job_id: uuid.UUID) -> JobContext | None:
         )
 
 
-def _end(
-    ctx: JobContext, status: str, finalize: Finalizer | None, error: dict[str, Any] | None
-) -> None:
-    with session_scope() as session:
-        job = repository.get(session, ctx.job_id, for_update=True)
-        if job is None or job.status != state.RUNNING or job.attempts != ctx.attempt:
-            ctx.discard_outputs()  # cancelled, or taken over by another attempt
-            return
-        result = finalize(session) if finalize is not None else None
-        service.finish(session, job, status, result=result, error=error)
+def execute(
+    ctx: JobContext, work: Callable[[JobContext], Finalizer]
+) -> tuple[Finalizer | None, Error | None]:
+    """Run the work beside a heartbeat.
 
-
-def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> None:
-    """Run ``work`` for the job unless it already ended or another worker owns it."""
-    ctx = _claim(uuid.UUID(job_id))
-    if ctx is None:
-        return
-    structlog.contextvars.bind_contextvars(job_id=job_id, attempt=ctx.attempt)
-    log.info("job_started", kind=ctx.kind)
-    settings = get_settings()
-    heartbeat = Heartbeat(ctx, min(settings.job_heartbeat_seconds, 1.0))
+    Returns (finalizer, None) on success, (None, error) on failure, and
+    (None, None) when the work stopped because the attempt lost the job.
+    """
+    interval = min(get_settings().job_heartbeat_seconds, 1.0)
+    heartbeat = Heartbeat(ctx.job_id, ctx.attempt, lambda: ctx.fraction, ctx.cancelled, interval)
     heartbeat.start()
-    finalize: Finalizer | None = None
-    error: dict[str, Any] | None = None
     try:
-        finalize = work(ctx)
+        return work(ctx), None
     except JobCancelled:
-        log.info("job_cancelled_while_running")
+        return None, None
     except SoftTimeLimitExceeded:
-        error = {"code": "time_limit", "message": "the job ran past its time limit"}
+        return None, {"code": "time_limit", "message": "the job ran past its time limit"}
     except TasadorError as exc:
-        error = {"code": exc.code, "message": exc.message, "details": exc.details}
+        return None, _error_of(exc)
     except Exception as exc:
-        log.exception("job_crashed")
-        error = {"code": "internal_error", "message": f"unexpected {type(exc).__name__}: {exc}"}
+        log.exception("job_crashed", error=repr(exc))
+        return None, internal_error(ctx.job_id)
     finally:
         heartbeat.stopped.set()
         heartbeat.join()
-    if finalize is None and error is None:  # cancelled
-        ctx.discard_outputs()
-        return
+
+
+def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -> Outcome:
+    """Record how the attempt ended, if it still owns the job; always drop its staging."""
     try:
-        if error is None:
+        if finalize is not None:
             try:
-                _end(ctx, state.SUCCEEDED, finalize, None)
-                return
+                outcome = _record(ctx, state.SUCCEEDED, finalize, None)
             except TasadorError as exc:
-                error = {"code": exc.code, "message": exc.message, "details": exc.details}
+                error = _error_of(exc)
             except Exception as exc:
-                log.exception("job_finalize_failed")
-                error = {"code": "internal_error", "message": f"could not record the result: {exc}"}
-        ctx.discard_outputs()
-        _end(ctx, state.FAILED, None, error)
+                log.exception("job_finalize_failed", error=repr(exc))
+                error = internal_error(ctx.job_id)
+        elif error is None:
+            outcome = _stopped(ctx)
+        if error is not None:
+            outcome = _record(ctx, state.FAILED, None, error)
     finally:
-        log.info("job_ended", failed=error is not None)
+        ctx.outputs.discard()
+    if outcome is Outcome.SUPERSEDED:
+        log.warning("job_superseded", reason="another attempt or the reaper took the job over")
+    elif outcome is Outcome.CANCELLED:
+        log.info("job_cancelled_while_running")
+    else:
+        log.info("job_ended", failed=outcome is Outcome.FAILED)
+    return outcome
+
+
+def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> Outcome | None:
+    """Run ``work`` for the job unless it already ended or another worker owns it."""
+    ctx = claim(uuid.UUID(job_id))
+    if ctx is None:
+        return None
+    structlog.contextvars.bind_contextvars(job_id=job_id, attempt=ctx.attempt)
+    try:
+        log.info("job_started", kind=ctx.kind)
+        finalize, error = execute(ctx, work)
+        return conclude(ctx, finalize, error)
+    finally:
         structlog.contextvars.unbind_contextvars("job_id", "attempt")
+
+
+def _lost(job: Job | None, ctx: JobContext) -> Outcome | None:
+    """Why this attempt may no longer record anything, or None while it owns the job."""
+    if job is None or job.attempts != ctx.attempt:
+        return Outcome.SUPERSEDED
+    if job.status == state.CANCELLED:
+        return Outcome.CANCELLED
+    if job.status != state.RUNNING:
+        return Outcome.SUPERSEDED  # e.g. failed as worker_lost while this attempt was paused
+    return None
+
+
+def _stopped(ctx: JobContext) -> Outcome:
+    with session_scope() as session:
+        lost = _lost(repository.get(session, ctx.job_id), ctx)
+    if lost is not None:
+        return lost
+    error = {"code": "internal_error", "message": "the run stopped without being cancelled"}
+    return _record(ctx, state.FAILED, None, error)
+
+
+def _error_of(exc: TasadorError) -> Error:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
+
+
+def _record(
+    ctx: JobContext, status: str, finalize: Finalizer | None, error: Error | None
+) -> Outcome:
+    """End the job as ``status`` if this attempt still owns it; publish on success.
+
+    Publishing happens after the result is built and before the commit, under
+    the job row lock, so a registered model or a recorded output never points
+    at a missing object, and no other attempt can publish meanwhile. Should the
+    commit fail, the copies are removed again unless the result was recorded.
+    """
+    try:
+        with session_scope() as session:
+            job = repository.get(session, ctx.job_id, for_update=True)
+            lost = _lost(job, ctx)
+            if lost is not None:
+                return lost
+            assert job is not None
+            result = finalize(session) if finalize is not None else None
+            service.finish(session, job, status, result=result, error=error)
+            if status == state.SUCCEEDED:
+                ctx.outputs.publish()
+    except BaseException:
+        if ctx.outputs.published and not _recorded(ctx):
+            ctx.outputs.unpublish()
+        raise
+    return Outcome.SUCCEEDED if status == state.SUCCEEDED else Outcome.FAILED
+
+
+def _recorded(ctx: JobContext) -> bool:
+    """Whether this attempt's success is in the database (a commit can fail after the fact)."""
+    try:
+        with session_scope() as session:
+            job = repository.get(session, ctx.job_id)
+            return job is not None and job.status == state.SUCCEEDED and job.attempts == ctx.attempt
+    except Exception:
+        # Cannot tell: keep the copies. If unrecorded, the next attempt replaces them.
+        log.exception("job_result_unknown")
+        return True

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.db.base import MAX_INT_ID
+from api.db.tables.job import Job
+from api.ownership import Principal, Promote, visible_uri
 
 
 class TrainingJobIn(BaseModel):
@@ -16,7 +20,11 @@ class TrainingJobIn(BaseModel):
     test_data: str | None = Field(default=None, description="s3:// URI of a held-out test CSV")
     preset: Literal["default", "notebook"] = "default"
     params: dict[str, Any] = Field(default_factory=dict)
-    promote: Literal["if_better", "always", "never"] = "if_better"
+    promote: Promote | None = Field(
+        default=None,
+        description="Whether the new model may become `production`. Admins only may ask "
+        "for `if_better` (their default) or `always`; a member's jobs use `never`.",
+    )
     callback_url: str | None = None
 
 
@@ -24,8 +32,14 @@ class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     input_data: str = Field(description="s3:// URI of the CSV to predict")
-    model: str | int = Field(default="production", description="alias or version number")
-    output_data: str | None = Field(default=None, description="where to write predictions")
+    model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
+        default="production", description="alias or version number"
+    )
+    output_data: str | None = Field(
+        default=None,
+        description="where to write predictions: a new key under your output prefix "
+        "(`s3://<bucket>/outputs/<your user id>/`); left out, the server picks one there",
+    )
     callback_url: str | None = None
 
 
@@ -50,6 +64,16 @@ class JobOut(BaseModel):
     result: dict[str, Any] | None
     error: JobError | None
     model_version: int | None = None
+
+    @classmethod
+    def seen_by(cls, job: Job, viewer: Principal) -> JobOut:
+        """The job as ``viewer`` may see it: a location they may not read (a model
+        artifact, for a member) is shown as ``null``."""
+        out = cls.model_validate(job)
+        if out.result and "artifact_uri" in out.result:
+            uri = out.result["artifact_uri"]
+            out.result = {**out.result, "artifact_uri": visible_uri(viewer, uri)}
+        return out
 
 
 class JobPage(BaseModel):

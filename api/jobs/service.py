@@ -54,6 +54,14 @@ def replay(
     return previous
 
 
+def replay_for(
+    session: Session, owner: User, key: str | None, kind: str, request: dict[str, Any]
+) -> Job | None:
+    """The job to answer again for a repeated submit, checked before anything else
+    so a retry gets its first answer even if the world changed since."""
+    return replay(session, owner, key, kind, request_fingerprint(kind, request))
+
+
 def create(
     session: Session,
     owner: User,
@@ -94,9 +102,15 @@ def create(
 
 
 def enqueue(session: Session, job: Job) -> None:
+    """Send the job's task after commit; ``enqueued_at`` records the last send."""
     task, queue_name = _TASKS[job.kind]
     job.enqueued_at = utcnow()
     queue.defer_send(session, task, [str(job.id)], queue_name)
+
+
+def queue_of(kind: str) -> str:
+    """The broker queue that carries jobs of ``kind``."""
+    return _TASKS[kind][1]
 
 
 def get_visible(session: Session, user: User, job_id: uuid.UUID) -> Job:

@@ -1,7 +1,10 @@
-"""Checking a job request before it is queued: inputs exist, model resolves.
+"""Checking a job request before it is queued: who may use which data, inputs
+exist, outputs are new, the model resolves.
 
 Everything that can be known at submit time is checked here, so a client learns
-of a typo in a URI or an unknown model at once rather than from a failed job.
+of a typo in a URI, a location they may not use or an unknown model at once,
+before any job exists, rather than from a failed job. The location rules
+themselves live in ``api.ownership``; the worker asks them again before it runs.
 """
 
 from __future__ import annotations
@@ -10,63 +13,98 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.config import get_settings
+from api import ownership
 from api.db.tables.job import Job
 from api.db.tables.user import User
-from api.errors import InvalidInput
+from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import service, state
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
 from api.ml.presets import ParamError, resolve_params
+from api.ownership import Principal
 from api.registry import service as registry
-from api.storage import ensure_readable, get_store, parse_uri
+from api.storage import get_store
 from api.storage.errors import ObjectNotFound
 from api.webhooks.urls import check_callback_url
 
 
-def fingerprint_input(uri: str, field: str) -> dict[str, Any]:
-    """Size and etag of an input object; a clear 422 when it cannot be read."""
-    settings = get_settings()
-    parse_uri(uri)
-    ensure_readable(uri, settings)
+def _missing(field: str, uri: str) -> NotFound:
+    # One answer for "no such object" and "another user's object", word for word.
+    return NotFound(
+        f"{field}: object not found: {uri}",
+        code="data_not_found",
+        details={"field": field, "uri": uri},
+    )
+
+
+def fingerprint_input(principal: Principal, uri: str, field: str) -> dict[str, Any]:
+    """Size and etag of an input the caller may read; 403 or 404 when they may not."""
+    try:
+        ownership.check_read(principal, uri, field)
+    except ownership.LocationDenied as exc:
+        if exc.hidden:
+            raise _missing(field, uri) from None
+        raise
     try:
         info = get_store().head(uri)
     except ObjectNotFound as exc:
-        raise InvalidInput(f"{field}: {exc.message}", code="data_not_found") from exc
+        if isinstance(exc.details, dict) and exc.details.get("bucket_missing"):
+            raise NotFound(f"{field}: {exc.message}", code="data_not_found") from exc
+        raise _missing(field, uri) from None
     return {"uri": uri, "etag": info.etag, "size": info.size}
 
 
+def check_new_output(principal: Principal, output: str) -> None:
+    """A caller-named output must be theirs to write and must not exist yet:
+    no job ever replaces an object (the batch job's errors file included)."""
+    targets = (output, ownership.errors_uri(output))
+    for target in targets:
+        ownership.check_write(principal, target, "output_data")
+    store = get_store()
+    for target in targets:
+        if store.exists(target):
+            raise Conflict(
+                f"output_data: {target} already exists and jobs never replace an object; "
+                "name a new location or leave output_data out and the server picks one",
+                code="output_exists",
+                details={"uri": target},
+            )
+
+
 def submit_training(session: Session, user: User, body: TrainingJobIn, key: str | None) -> Job:
+    principal = Principal.of(user)
+    promote = ownership.promotion_mode(principal, body.promote)  # 403 before anything else
+    request = {**body.model_dump(exclude_none=True), "promote": promote.value}
+    earlier = service.replay_for(session, user, key, state.KIND_TRAINING, request)
+    if earlier is not None:
+        return earlier
     try:
         resolve_params(body.preset, body.params)
     except ParamError as exc:
         raise InvalidInput(str(exc), code="invalid_params") from exc
     if body.callback_url:
         check_callback_url(body.callback_url)
-    inputs = {"train_data": fingerprint_input(body.train_data, "train_data")}
+    inputs = {"train_data": fingerprint_input(principal, body.train_data, "train_data")}
     if body.test_data:
-        inputs["test_data"] = fingerprint_input(body.test_data, "test_data")
-    request = body.model_dump(exclude_none=True)
+        inputs["test_data"] = fingerprint_input(principal, body.test_data, "test_data")
     job, _ = service.create(
         session, user, kind=state.KIND_TRAINING, request=request, inputs=inputs, idempotency_key=key
     )
     return job
 
 
-def default_output(input_uri: str, job_id: str, suffix: str) -> str:
-    """Next to the input: ``data.csv`` -> ``data.<suffix>-<job id>.csv``."""
-    address = parse_uri(input_uri)
-    stem = address.key[:-4] if address.key.lower().endswith(".csv") else address.key
-    return f"s3://{address.bucket}/{stem}.{suffix}-{job_id}.csv"
-
-
 def submit_batch(session: Session, user: User, body: BatchJobIn, key: str | None) -> Job:
+    principal = Principal.of(user)
+    request = body.model_dump(exclude_none=True)
+    # A retried submit answers its first job even though that job's output now exists.
+    earlier = service.replay_for(session, user, key, state.KIND_BATCH, request)
+    if earlier is not None:
+        return earlier
     if body.callback_url:
         check_callback_url(body.callback_url)
-    inputs = {"input_data": fingerprint_input(body.input_data, "input_data")}
+    inputs = {"input_data": fingerprint_input(principal, body.input_data, "input_data")}
     if body.output_data:
-        parse_uri(body.output_data)
+        check_new_output(principal, body.output_data)
     version = registry.resolve(session, body.model)
-    request = body.model_dump(exclude_none=True)
     job, _ = service.create(
         session,
         user,

@@ -2,7 +2,8 @@
 
 The fit runs outside any transaction; the model version is registered (and the
 production alias possibly moved) in the same transaction that marks the job
-succeeded, so a cancelled or failed run never leaves a registered model behind.
+succeeded and publishes the artifact, so a cancelled, failed or superseded run
+never leaves a registered model or an artifact behind.
 """
 
 from __future__ import annotations
@@ -11,32 +12,32 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api import ownership
 from api.errors import InvalidInput
 from api.jobs.inputs import load_training_csv
 from api.jobs.promotion import Decision, apply_promotion, decide_promotion
-from api.jobs.runner import Finalizer, JobCancelled, JobContext, run_job
+from api.jobs.runner import Finalizer, JobCancelled, JobContext, Outcome, run_job
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
 from api.registry import artifacts as stored
 from api.registry import service as registry
-from api.storage import get_store
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
 _FIT_SHARE = 0.85
 
 
-def run_training(job_id: str) -> None:
-    run_job(job_id, _train)
+def run_training(job_id: str) -> Outcome | None:
+    return run_job(job_id, _train)
 
 
 def _train(ctx: JobContext) -> Finalizer:
     request = ctx.request
-    train_csv = load_training_csv(request["train_data"], "train_data")
-    test_csv = (
-        load_training_csv(request["test_data"], "test_data") if request.get("test_data") else None
-    )
+    # Before any read: the owner may read the data and, if asked, move production.
+    allowed = ownership.authorize_training(ctx.owner_id, request)
+    train_csv = load_training_csv(allowed.train_data, "train_data")
+    test_csv = load_training_csv(allowed.test_data, "test_data") if allowed.test_data else None
     ctx.progress(_READ_SHARE)
     ctx.check_cancelled()
     try:
@@ -56,9 +57,8 @@ def _train(ctx: JobContext) -> Finalizer:
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
     uri = stored.artifact_uri(str(ctx.job_id))
-    stored.save(uri, artifact)
-    ctx.on_discard(lambda: get_store().delete(uri))
-    decision = decide_promotion(request.get("promote", "if_better"), result, train_csv, test_csv)
+    stored.save(ctx.stage(uri, "model.tsm"), artifact)  # published when the job is recorded
+    decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
     def finalize(session: Session) -> dict[str, Any]:

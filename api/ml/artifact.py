@@ -58,6 +58,10 @@ class ArtifactError(ValueError):
     """The bytes are not a usable model artifact; the message says exactly why."""
 
 
+class SignatureError(ArtifactError):
+    """The artifact is unsigned, or its signature does not verify with the given key."""
+
+
 def library_versions() -> dict[str, str]:
     """Versions of everything that shapes the pickled estimator, as running now."""
     versions = {key: package_metadata.version(dist) for key, dist in _VERSIONED_PACKAGES.items()}
@@ -193,9 +197,9 @@ def _checked_metadata(
 ) -> dict[str, Any]:
     if signing_key is not None:
         if signature is None:
-            raise ArtifactError("the artifact is not signed, but a signing key is configured")
+            raise SignatureError("the artifact is not signed, but a signing key is configured")
         if not hmac.compare_digest(signature, _signature(signing_key, meta_bytes, model)):
-            raise ArtifactError(
+            raise SignatureError(
                 "the artifact's signature does not match: it was altered or signed with another key"
             )
     try:

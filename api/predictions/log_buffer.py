@@ -6,6 +6,11 @@ turns events into rows and inserts them in batches. When the buffer is full
 (the database is down or too slow) new events are counted as dropped instead of
 blocking requests or growing memory without bound. ``close()`` flushes what is
 left, so a clean shutdown loses nothing.
+
+A batch the database refuses because of its values (``RejectedRows``) is
+retried row by row: the rows that fit are written, the ones that do not are
+counted and dropped with one log line. A bad row never holds back the others.
+Any other failure (the database is down) keeps the rows for the next flush.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ Row = tuple[Any, ...]
 RowWriter = Callable[[list[Row]], None]
 
 
+class RejectedRows(Exception):
+    """Raised by a writer when the database refused the values of the rows it was given."""
+
+
 @dataclass(frozen=True, slots=True)
 class PredictionEvent:
     """One answered request; expanded into one row per instance off the hot path."""
@@ -51,6 +60,10 @@ class PredictionEvent:
     instances: Sequence[Mapping[str, Any]]
     prices: Sequence[float]
 
+    @property
+    def size(self) -> int:
+        return len(self.prices)
+
     def rows(self) -> list[Row]:
         """Tuples in LOG_COLUMNS order."""
         head = (self.created_at, self.request_id, self.user_id, self.model, self.model_version)
@@ -61,11 +74,26 @@ class PredictionEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class _Leftover:
+    """Rows of a batch that were not written when the database went away mid-retry."""
+
+    pending: list[Row]
+
+    @property
+    def size(self) -> int:
+        return len(self.pending)
+
+    def rows(self) -> list[Row]:
+        return self.pending
+
+
+@dataclass(frozen=True, slots=True)
 class BufferStats:
     buffered_rows: int
     written_rows: int
     dropped_rows: int
     failed_flushes: int
+    rejected_rows: int = 0
 
 
 class PredictionLogBuffer:
@@ -82,9 +110,9 @@ class PredictionLogBuffer:
         self._lock = threading.Lock()
         # Serialises flushes between the thread and close()/flush() callers.
         self._flush_lock = threading.Lock()
-        self._events: deque[PredictionEvent] = deque()
+        self._events: deque[PredictionEvent | _Leftover] = deque()
         self._rows = 0
-        self._written = self._dropped = self._failed = 0
+        self._written = self._dropped = self._failed = self._rejected = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -108,13 +136,15 @@ class PredictionLogBuffer:
 
     def stats(self) -> BufferStats:
         with self._lock:
-            return BufferStats(self._rows, self._written, self._dropped, self._failed)
+            return BufferStats(
+                self._rows, self._written, self._dropped, self._failed, self._rejected
+            )
 
     def flush(self) -> int:
         """Write everything buffered now, in batches; returns the rows written.
 
         A failed insert puts its rows back at the front (if they still fit) and
-        stops this flush; the next tick retries.
+        stops this flush; the next tick retries. Refused values: see the module.
         """
         written = 0
         with self._flush_lock:
@@ -125,6 +155,13 @@ class PredictionLogBuffer:
                 rows = [row for event in batch for row in event.rows()]
                 try:
                     self._writer(rows)
+                except RejectedRows:
+                    done, unwritten = self._one_by_one(rows)
+                    written += done
+                    if unwritten:
+                        self._give_back([_Leftover(unwritten)])
+                        return written
+                    continue
                 except Exception as exc:  # database down or slow: keep the rows, retry later
                     self._give_back(batch)
                     log.warning("prediction_log_flush_failed", error=f"{type(exc).__name__}: {exc}")
@@ -132,6 +169,35 @@ class PredictionLogBuffer:
                 written += len(rows)
                 with self._lock:
                     self._written += len(rows)
+
+    def _one_by_one(self, rows: list[Row]) -> tuple[int, list[Row]]:
+        """Write ``rows`` singly, dropping refused ones; (rows written, rows left unwritten).
+
+        Rows are left unwritten only when the database fails for another reason
+        part-way; they go back to the buffer without the ones already written.
+        """
+        written, rejected, first_error = 0, 0, ""
+        for index, row in enumerate(rows):
+            try:
+                self._writer([row])
+            except RejectedRows as exc:
+                rejected += 1
+                first_error = first_error or f"{exc.__cause__ or exc}"
+                continue
+            except Exception as exc:
+                log.warning("prediction_log_flush_failed", error=f"{type(exc).__name__}: {exc}")
+                self._count(written, rejected)
+                return written, rows[index:]
+            written += 1
+        self._count(written, rejected)
+        if rejected:
+            log.warning("prediction_log_rows_rejected", rows=rejected, error=first_error[:300])
+        return written, []
+
+    def _count(self, written: int, rejected: int) -> None:
+        with self._lock:
+            self._written += written
+            self._rejected += rejected
 
     def start(self) -> None:
         if self._thread is not None:
@@ -164,20 +230,20 @@ class PredictionLogBuffer:
                 return  # close() flushes
             self.flush()
 
-    def _take(self, limit: int) -> list[PredictionEvent]:
+    def _take(self, limit: int) -> list[PredictionEvent | _Leftover]:
         """Whole events worth about ``limit`` rows (at least one event)."""
-        taken: list[PredictionEvent] = []
+        taken: list[PredictionEvent | _Leftover] = []
         count = 0
         with self._lock:
-            while self._events and (not taken or count + len(self._events[0].prices) <= limit):
+            while self._events and (not taken or count + self._events[0].size <= limit):
                 event = self._events.popleft()
                 taken.append(event)
-                count += len(event.prices)
+                count += event.size
             self._rows -= count
         return taken
 
-    def _give_back(self, batch: list[PredictionEvent]) -> None:
-        n = sum(len(e.prices) for e in batch)
+    def _give_back(self, batch: list[PredictionEvent | _Leftover]) -> None:
+        n = sum(e.size for e in batch)
         with self._lock:
             self._failed += 1
             if self._rows + n > self._max_rows:

@@ -34,6 +34,11 @@ class ServingCollector(Collector):
             ("prediction_log_written_rows", log.written_rows, "Prediction-log rows written."),
             ("prediction_log_dropped_rows", log.dropped_rows, "Rows dropped: buffer full."),
             ("prediction_log_failed_flushes", log.failed_flushes, "Failed log inserts."),
+            (
+                "prediction_log_rejected_rows",
+                log.rejected_rows,
+                "Rows the database refused (bad values), dropped so others are written.",
+            ),
         ):
             yield CounterMetricFamily(f"tasador_{name}", text, value=value)
         yield GaugeMetricFamily(

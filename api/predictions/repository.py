@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import psycopg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.db.engine import get_engine
 from api.db.tables.prediction_log import PredictionLog
-from api.predictions.log_buffer import LOG_COLUMNS, Row
+from api.predictions.log_buffer import LOG_COLUMNS, RejectedRows, Row
 
 _COPY = f"COPY prediction_logs ({', '.join(LOG_COLUMNS)}) FROM STDIN"
+# The database refused the values (too long, NULL, out of range), not the connection.
+_REFUSED_VALUES = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+)
 
 
 def insert_rows(rows: list[Row]) -> None:
@@ -20,10 +29,18 @@ def insert_rows(rows: list[Row]) -> None:
 
     On Postgres the rows are streamed with COPY, several times faster than a
     multi-row INSERT; at full load the log takes tens of thousands of rows a
-    second and the flusher shares the CPU with the requests.
+    second and the flusher shares the CPU with the requests. Values the
+    database refuses raise ``RejectedRows`` (the buffer then retries row by row).
     """
     if not rows:
         return
+    try:
+        _insert(rows)
+    except _REFUSED_VALUES as exc:
+        raise RejectedRows(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _insert(rows: list[Row]) -> None:
     with get_engine().begin() as connection:
         if connection.dialect.name == "postgresql":
             driver = connection.connection.driver_connection

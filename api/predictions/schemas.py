@@ -40,7 +40,8 @@ MAX_INSTANCES: Final[int] = 1000
 FLOAT32_MAX: Final[float] = 3.4e38
 _TYPES_TEXT = " or ".join(repr(t) for t in sorted(PROPERTY_TYPES))
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+# An alias name; the prediction log keeps what was asked for in 64 characters.
+ModelName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=64)]
 
 
 def _normalised(value: object) -> object:
@@ -80,7 +81,7 @@ class PredictionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: StrictInt | Text = "production"
+    model: StrictInt | ModelName = "production"
     instances: list[Instance] = Field(min_length=1, max_length=MAX_INSTANCES)
 
 

@@ -12,6 +12,7 @@ from typing import Final
 from api.config import get_settings
 from api.ml import artifact as artifacts
 from api.ml.predictor import FastPredictor, compile_predictor
+from api.ownership import layout
 from api.storage import get_store
 
 # Compiled predictors a worker process keeps: a default-preset model takes tens of
@@ -24,7 +25,7 @@ def _key() -> bytes:
 
 
 def artifact_uri(job_id: str) -> str:
-    return f"s3://{get_settings().bucket}/models/{job_id}/model.tsm"
+    return layout.artifact_uri(job_id)
 
 
 def save(uri: str, artifact: artifacts.ModelArtifact) -> None:
@@ -44,7 +45,8 @@ def cached_predictor(uri: str) -> FastPredictor:
     """``load_predictor`` memoised per process, for registered versions only.
 
     Safe because a registered artifact is never rewritten: its key holds the
-    training job's id, and a job writes it only before registering the version.
+    training job's id, it is published by the one attempt that registers the
+    version, and publishing never replaces an object.
     Failed loads are not cached (lru_cache keeps only returned values).
     """
     return load_predictor(uri)

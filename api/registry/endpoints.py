@@ -5,18 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.auth.dependencies import AdminUser, CurrentUser
+from api.db.base import MAX_INT_ID
 from api.db.tables.model_version import ModelVersion
 from api.dependencies import DbSession
+from api.ownership import Principal, visible_uri
 from api.registry import repository, service
 from api.registry.schemas import AliasIn, AliasOut, ModelVersionOut, TrainingDataOut
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-def _out(session: DbSession, versions: Sequence[ModelVersion]) -> list[ModelVersionOut]:
+def _out(
+    session: DbSession, versions: Sequence[ModelVersion], viewer: Principal
+) -> list[ModelVersionOut]:
+    """Versions as ``viewer`` may see them: locations they may not read are ``null``
+    (for a member: every artifact, and training data that is not theirs)."""
     aliases = repository.aliases_by_version(session, [v.version for v in versions])
     return [
         ModelVersionOut(
@@ -26,8 +32,12 @@ def _out(session: DbSession, versions: Sequence[ModelVersion]) -> list[ModelVers
             params=v.params,
             metrics=v.metrics,
             evaluation=v.evaluation,
-            training_data=TrainingDataOut.model_validate(v.training_data),
-            artifact_uri=v.artifact_uri,
+            training_data=TrainingDataOut(
+                uri=visible_uri(viewer, v.training_data.get("uri")),
+                sha256=v.training_data["sha256"],
+                rows=v.training_data["rows"],
+            ),
+            artifact_uri=visible_uri(viewer, v.artifact_uri),
             aliases=aliases.get(v.version, []),
             job_id=v.job_id,
         )
@@ -38,19 +48,25 @@ def _out(session: DbSession, versions: Sequence[ModelVersion]) -> list[ModelVers
 @router.get("", response_model=list[ModelVersionOut])
 def list_models(
     session: DbSession,
-    _: CurrentUser,
+    user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="versions older than this")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_INT_ID, description="versions older than this")
+    ] = None,
 ) -> list[ModelVersionOut]:
     """Model versions, newest first, with their metrics, training data and aliases.
-    Models are shared by every user."""
-    return _out(session, repository.list_versions(session, limit, before))
+    Models are shared by every user; a member sees `training_data.uri` only for
+    data they may read and no `artifact_uri`."""
+    versions = repository.list_versions(session, limit, before)
+    return _out(session, versions, Principal.of(user))
 
 
 @router.get("/{version}", response_model=ModelVersionOut)
-def get_model(session: DbSession, _: CurrentUser, version: int) -> ModelVersionOut:
-    """One model version."""
-    return _out(session, [service.get(session, version)])[0]
+def get_model(
+    session: DbSession, user: CurrentUser, version: Annotated[int, Path(ge=1, le=MAX_INT_ID)]
+) -> ModelVersionOut:
+    """One model version (locations shown as in the list)."""
+    return _out(session, [service.get(session, version)], Principal.of(user))[0]
 
 
 @router.put("/aliases/{alias}", response_model=AliasOut)

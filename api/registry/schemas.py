@@ -8,9 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.db.base import MAX_INT_ID
+
 
 class TrainingDataOut(BaseModel):
-    uri: str
+    uri: str | None = Field(
+        description="where the training data is; `null` for a member unless they may read it "
+        "(their own datasets and outputs, readable buckets)"
+    )
     sha256: str
     rows: int
 
@@ -23,13 +28,15 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, Any]
     evaluation: dict[str, Any]
     training_data: TrainingDataOut
-    artifact_uri: str
+    artifact_uri: str | None = Field(
+        description="where the model's artifact is stored; admins only (`null` for members)"
+    )
     aliases: list[str]
     job_id: uuid.UUID | None
 
 
 class AliasIn(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT_ID)
 
 
 class AliasOut(BaseModel):

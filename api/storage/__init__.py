@@ -2,19 +2,22 @@
 
 Everything is addressed by ``s3://bucket/key``. Import from here::
 
-    from api.storage import get_store, ensure_readable, ObjectNotFound
+    from api.storage import get_store, parse_uri, ObjectNotFound
+
+Who may read or write which location is decided in ``api.ownership``.
 """
 
-from api.storage.base import ObjectInfo, ObjectStore
+from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
 from api.storage.errors import (
     AccessDenied,
     InvalidUri,
+    ObjectExists,
     ObjectNotFound,
     StorageError,
     StorageFailure,
     StorageUnavailable,
 )
-from api.storage.factory import build_store, ensure_readable, get_store, reset_store
+from api.storage.factory import build_store, get_store, reset_store
 from api.storage.files import open_input, open_output
 from api.storage.local import LocalStore
 from api.storage.s3 import S3Store
@@ -25,15 +28,17 @@ __all__ = [
     "InvalidUri",
     "LocalStore",
     "ObjectAddress",
+    "ObjectExists",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "PendingWrite",
     "S3Store",
     "StorageError",
     "StorageFailure",
     "StorageUnavailable",
+    "StoredObject",
     "build_store",
-    "ensure_readable",
     "get_store",
     "is_uri",
     "open_input",

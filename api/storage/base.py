@@ -13,6 +13,7 @@ import abc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from api.storage.errors import ObjectNotFound
@@ -30,6 +31,28 @@ class ObjectInfo:
     uri: str
     size: int
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """An object found by :meth:`ObjectStore.list_objects`; ``modified`` is UTC."""
+
+    uri: str
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A write that never finished: a local temporary file or an S3 multipart upload.
+
+    ``uri`` is the object it would have become, ``started`` (UTC) when it began
+    (the file's last change on the local backend), ``token`` what identifies it
+    to :meth:`ObjectStore.abandon` (a file path or an upload id).
+    """
+
+    uri: str
+    started: datetime
+    token: str
 
 
 class ObjectStore(abc.ABC):
@@ -66,6 +89,31 @@ class ObjectStore(abc.ABC):
     def delete(self, uri: str) -> None:
         """Remove the object. Deleting a missing key is not an error (as on S3);
         a missing bucket is."""
+
+    @abc.abstractmethod
+    def publish(self, source: str, target: str) -> None:
+        """Copy ``source`` to ``target`` unless ``target`` already exists.
+
+        Never replaces an object: raises :class:`ObjectExists` instead, and
+        ``target`` keeps what it held. The copy records where it came from, so
+        :meth:`is_copy_of` can tell later whose copy a target is.
+        """
+
+    @abc.abstractmethod
+    def is_copy_of(self, target: str, source: str) -> bool:
+        """Whether ``target`` is what :meth:`publish` made from ``source``."""
+
+    @abc.abstractmethod
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[StoredObject]:
+        """Every finished object whose key starts with ``prefix`` (a folder, ending in ``/``)."""
+
+    @abc.abstractmethod
+    def pending_writes(self, bucket: str) -> Iterator[PendingWrite]:
+        """Writes in ``bucket`` that were started and neither finished nor aborted."""
+
+    @abc.abstractmethod
+    def abandon(self, write: PendingWrite) -> None:
+        """Drop a pending write for good (its writer is gone)."""
 
     @abc.abstractmethod
     def ensure_bucket(self, bucket: str) -> None:

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.errors import Forbidden, InvalidInput, NotFound, ServiceUnavailable, TasadorError
+from api.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TasadorError,
+)
 
 
 class StorageError(Exception):
@@ -29,6 +36,19 @@ class ObjectNotFound(StorageError, NotFound):
         else:
             message = f"object not found: {uri}"
         return cls(message, details={"uri": uri, "bucket_missing": bucket_missing})
+
+
+class ObjectExists(StorageError, Conflict):
+    """Publishing would replace an object that is already there; nothing was written."""
+
+    code = "output_exists"
+
+    @classmethod
+    def for_uri(cls, uri: str) -> ObjectExists:
+        return cls(
+            f"{uri} already exists; outputs are never overwritten (choose another location)",
+            details={"uri": uri},
+        )
 
 
 class AccessDenied(StorageError, Forbidden):

@@ -1,4 +1,4 @@
-"""The process-wide store chosen by settings, and the bucket allow-list.
+"""The process-wide store chosen by settings.
 
 The store is cached per process *and* per pid: a Celery prefork child inherits
 its parent's memory, and sharing a boto3 connection pool across a fork would
@@ -12,10 +12,8 @@ import threading
 
 from api.config import Settings, get_settings
 from api.storage.base import ObjectStore
-from api.storage.errors import AccessDenied
 from api.storage.local import LocalStore
 from api.storage.s3 import S3Store
-from api.storage.uri import ObjectAddress, parse_uri
 
 _lock = threading.Lock()
 _cache: tuple[int, tuple[object, ...], ObjectStore] | None = None
@@ -64,22 +62,3 @@ def reset_store() -> None:
     global _cache
     with _lock:
         _cache = None
-
-
-def ensure_readable(uri: str, settings: Settings | None = None) -> ObjectAddress:
-    """Refuse URIs outside the service's own bucket and the configured readable ones.
-
-    Jobs accept caller-supplied URIs; without this check a caller could make the
-    service read any bucket its credentials happen to reach.
-    """
-    settings = settings or get_settings()
-    address = parse_uri(uri)
-    allowed = [settings.bucket, *settings.readable_buckets]
-    if address.bucket not in allowed:
-        raise AccessDenied(
-            f"bucket {address.bucket!r} is not readable by this service "
-            f"(allowed: {', '.join(sorted(set(allowed)))}); use an s3:// URI in one of those",
-            code="bucket_not_allowed",
-            details={"uri": uri, "bucket": address.bucket, "allowed": sorted(set(allowed))},
-        )
-    return address

@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from api.storage.base import ObjectInfo, ObjectStore
+from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
 from api.storage.errors import (
     AccessDenied,
     InvalidUri,
+    ObjectExists,
     ObjectNotFound,
     StorageError,
     StorageFailure,
@@ -28,6 +31,8 @@ from api.storage.errors import (
 from api.storage.uri import ObjectAddress, parse_uri, validate_bucket
 
 TEMP_PREFIX = ".tasador-tmp-"
+# Where a hard link cannot join source and target, publish falls back to a copy.
+_NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 
 def map_os_error(exc: OSError, uri: str, *, reading: bool = False) -> StorageError:
@@ -103,7 +108,7 @@ class LocalStore(ObjectStore):
         if not bucket_dir.is_dir():
             raise ObjectNotFound.for_uri(uri, bucket_missing=True)
         # parse_uri already refuses "..", so only a symbolic link can lead out.
-        # Confining each key to its own bucket keeps ensure_readable meaningful.
+        # Confining each key to its own bucket keeps the rules of api.ownership meaningful.
         bucket_real = bucket_dir.resolve()
         resolved = (bucket_dir / address.key).resolve()
         if not bucket_real.is_relative_to(self.root) or not resolved.is_relative_to(bucket_real):
@@ -140,15 +145,92 @@ class LocalStore(ObjectStore):
                 path.unlink()
             except FileNotFoundError:
                 return
-            # Drop folders emptied by the delete, as S3 has no folders to leave behind.
-            bucket_dir = (self.root / address.bucket).resolve()
-            parent = path.parent
-            while parent != bucket_dir and parent.is_relative_to(bucket_dir):
+            self._prune(path.parent, address.bucket)
+
+    def _prune(self, folder: Path, bucket: str) -> None:
+        """Drop folders emptied by a delete, as S3 has no folders to leave behind."""
+        bucket_dir = (self.root / bucket).resolve()
+        while folder != bucket_dir and folder.is_relative_to(bucket_dir):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+    def publish(self, source: str, target: str) -> None:
+        # A hard link is atomic and refuses an existing target, which is exactly
+        # "write unless it exists"; it also marks the target as a copy of source.
+        src, dst = self.path_for(source), self.path_for(target)
+        with _translated(source, reading=True):
+            if not src.is_file():
+                raise ObjectNotFound.for_uri(source)
+        with _translated(target):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)
+            except FileExistsError:
+                raise ObjectExists.for_uri(target) from None
+            except OSError as exc:
+                if exc.errno not in _NO_LINK:
+                    raise
+                self._publish_copy(src, dst, target)
+
+    def _publish_copy(self, src: Path, dst: Path, target: str) -> None:
+        """Copy beside the target, then link the copy into place (still never replacing)."""
+        fd, name = tempfile.mkstemp(dir=dst.parent, prefix=TEMP_PREFIX + dst.name + ".")
+        temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out, src.open("rb") as data:
+                shutil.copyfileobj(data, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, src.stat().st_mode & 0o777)
+            os.link(temp, dst)
+        except FileExistsError:
+            raise ObjectExists.for_uri(target) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def is_copy_of(self, target: str, source: str) -> bool:
+        try:
+            return os.path.samefile(self.path_for(target), self.path_for(source))
+        except (OSError, StorageError):
+            return False
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[StoredObject]:
+        folder = self.path_for(f"s3://{bucket}/{prefix.rstrip('/')}")
+        for path, stat in self._walk(folder):
+            if not path.name.startswith(TEMP_PREFIX):
+                yield StoredObject(self._uri_of(path, bucket), _utc(stat.st_mtime))
+
+    def pending_writes(self, bucket: str) -> Iterator[PendingWrite]:
+        validate_bucket(bucket)
+        for path, stat in self._walk((self.root / bucket).resolve()):
+            if path.name.startswith(TEMP_PREFIX):
+                # mkstemp named it TEMP_PREFIX + target name + "." + random part.
+                target = path.with_name(path.name[len(TEMP_PREFIX) :].rpartition(".")[0])
+                yield PendingWrite(self._uri_of(target, bucket), _utc(stat.st_mtime), str(path))
+
+    def abandon(self, write: PendingWrite) -> None:
+        path = Path(write.token)
+        bucket = parse_uri(write.uri).bucket
+        if not path.name.startswith(TEMP_PREFIX) or not path.is_relative_to(self.root / bucket):
+            raise InvalidUri.for_uri(write.uri, f"{path} is not a pending write of this store")
+        with _translated(write.uri):
+            path.unlink(missing_ok=True)
+            self._prune(path.parent, bucket)
+
+    def _walk(self, folder: Path) -> Iterator[tuple[Path, os.stat_result]]:
+        for directory, _, files in os.walk(folder):
+            for name in files:
+                path = Path(directory, name)
                 try:
-                    parent.rmdir()
-                except OSError:
-                    break
-                parent = parent.parent
+                    yield path, path.stat()
+                except FileNotFoundError:
+                    continue  # removed while we walked
+
+    def _uri_of(self, path: Path, bucket: str) -> str:
+        return f"s3://{bucket}/{path.relative_to((self.root / bucket).resolve()).as_posix()}"
 
     def ensure_bucket(self, bucket: str) -> None:
         validate_bucket(bucket)
@@ -162,3 +244,7 @@ class LocalStore(ObjectStore):
         if not os.access(target, os.W_OK | os.X_OK):
             return f"{target} is not writable"
         return None
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)

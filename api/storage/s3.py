@@ -17,7 +17,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from api.storage.base import ObjectInfo, ObjectStore
+from api.storage import s3_publish
+from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
 from api.storage.errors import ObjectNotFound, StorageError
 from api.storage.s3_errors import error_code, map_boto_error, map_client_error, translated
 from api.storage.s3_io import MIN_PART_BYTES, MultipartWriter, open_body
@@ -131,6 +132,35 @@ class S3Store(ObjectStore):
         bucket, key = parse_uri(uri)
         with translated(uri):
             self.client.delete_object(Bucket=bucket, Key=key)
+
+    def publish(self, source: str, target: str) -> None:
+        s3_publish.publish(self.client, source, target)
+
+    def is_copy_of(self, target: str, source: str) -> bool:
+        return s3_publish.is_copy_of(self.client, target, source)
+
+    def list_objects(self, bucket: str, prefix: str) -> Iterator[StoredObject]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        with translated(f"s3://{bucket}/{prefix}"):
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredObject(f"s3://{bucket}/{item['Key']}", item["LastModified"])
+
+    def pending_writes(self, bucket: str) -> Iterator[PendingWrite]:
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket)
+        with translated(f"s3://{bucket}"):
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    uri = f"s3://{bucket}/{upload['Key']}"
+                    yield PendingWrite(uri, upload["Initiated"], upload["UploadId"])
+
+    def abandon(self, write: PendingWrite) -> None:
+        bucket, key = parse_uri(write.uri)
+        try:
+            with translated(write.uri):
+                self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=write.token)
+        except ObjectNotFound:
+            pass  # already completed or aborted (S3 says NoSuchUpload, a 404)
 
     def ensure_bucket(self, bucket: str) -> None:
         validate_bucket(bucket)

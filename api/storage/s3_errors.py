@@ -32,7 +32,7 @@ from api.storage.errors import (
     StorageUnavailable,
 )
 
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_NOT_FOUND = {"NoSuchKey", "NoSuchUpload", "404", "NotFound"}
 _BUCKET_MISSING = {"NoSuchBucket"}
 _DENIED_REASONS = {
     "AccessDenied": "the store refused access (check the bucket policy and IAM permissions)",

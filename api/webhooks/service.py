@@ -20,6 +20,7 @@ from api.errors import Conflict
 from api.jobs import service as jobs
 from api.jobs import state
 from api.jobs.schemas import JobOut
+from api.ownership import load_principal
 from api.webhooks import repository
 from api.webhooks.signing import generate_secret
 
@@ -52,7 +53,10 @@ def schedule_final_event(session: Session, job: Job) -> WebhookDelivery:
         url=job.callback_url,
         payload={
             "type": event_type(job.status),
-            "data": JobOut.model_validate(job).model_dump(mode="json"),
+            # What the owner would see polling the job (no locations hidden from them).
+            "data": JobOut.seen_by(job, load_principal(session, job.owner_id)).model_dump(
+                mode="json"
+            ),
         },
         status=PENDING,
         attempts=0,

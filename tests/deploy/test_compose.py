@@ -129,7 +129,7 @@ def test_compose_environment_passes_the_production_checks(monkeypatch: pytest.Mo
 
 
 def test_services_of_the_architecture_exist() -> None:
-    assert {"postgres", "redis", "minio", "migrate", "api", "flower"} <= set(SERVICES)
+    assert {"postgres", "redis", "minio", "migrate", "api", "reaper", "flower"} <= set(SERVICES)
     redis_command = " ".join(SERVICES["redis"]["command"])
     assert "--appendonly yes" in redis_command
 
@@ -149,6 +149,9 @@ def test_services_of_the_architecture_exist() -> None:
     assert set(_option(default, "--queues").split(",")) == {"inference", "webhooks"}
     assert SERVICES["api"]["command"][:2] == ["tasador", "serve"]
     assert SERVICES["flower"]["command"][:2] == ["tasador", "flower"]
+    # Recovery must not depend on a worker being alive.
+    assert SERVICES["reaper"]["command"] == ["tasador", "reaper"]
+    assert SERVICES["reaper"].get("restart") not in ONE_SHOT
 
 
 def test_start_order_uses_health_and_completion_conditions() -> None:

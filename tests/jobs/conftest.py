@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from api.config import get_settings
+from api.db.tables.user import User
 from api.ml.synth import generate
+from api.ownership import dataset_uri
 from api.storage import get_store
 
 
@@ -21,12 +22,12 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 @pytest.fixture
-def put_csv(s3_settings: object) -> Callable[..., str]:
-    """Store a CSV in the service's bucket and return its s3:// URI."""
+def put_csv(s3_settings: object, member: User) -> Callable[..., str]:
+    """Store a CSV among ``member``'s datasets and return its s3:// URI."""
 
-    def put(frame: pd.DataFrame | bytes, name: str | None = None) -> str:
+    def put(frame: pd.DataFrame | bytes) -> str:
         data = frame if isinstance(frame, bytes) else csv_bytes(frame)
-        uri = f"s3://{get_settings().bucket}/tests/{name or uuid.uuid4().hex}.csv"
+        uri = dataset_uri(member.id, uuid.uuid4())
         get_store().put_bytes(uri, data)
         return uri
 

@@ -10,20 +10,23 @@ import io
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
+from api.config import get_settings
+from api.db.session import session_scope
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.registry import artifacts
+from api.registry import service as registry
 from api.storage import get_store
-from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
+from tests.fixtures.worker import Worker, log_in_committed_member, own_data_uri, wait_for_job
 from tests.jobs.conftest import FAST_PARAMS, csv_bytes
 
 pytestmark = pytest.mark.integration
@@ -59,16 +62,19 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     assert job["progress"] == 1.0 and job["attempts"] == 1
     result = job["result"]
     assert set(result["metrics"]) == {"rmse", "mae", "mape", "median_ape", "within_10pct"}
-    assert result["promoted"] is True  # the first model goes to production
+    assert result["promoted"] is False  # a member's model never moves production
+    assert result["artifact_uri"] is None  # nor does a member see where artifacts live
     version = result["model_version"]
 
     batch_input = generate(1_200, seed=2).drop(columns=["price"])
     batch_input.loc[5, "type"] = "castle"  # one invalid row
     batch_input.loc[9, "net_area"] = -3.0  # and another
-    batch_uri = f"s3://tasador/inputs/{uuid.uuid4().hex}.csv"
+    batch_uri = own_data_uri(live_client, headers)
     get_store().put_bytes(batch_uri, csv_bytes(batch_input))
     response = live_client.post(
-        "/v1/jobs/batch-inference", json={"input_data": batch_uri}, headers=headers
+        "/v1/jobs/batch-inference",
+        json={"input_data": batch_uri, "model": version},
+        headers=headers,
     )
     assert response.status_code == 202, response.text
     assert response.json()["model_version"] == version
@@ -78,12 +84,16 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     assert out["rows"] == 1_198 and out["failed_rows"] == 2
     assert out["model_version"] == version
 
+    user_id = live_client.get("/v1/users/me", headers=headers).json()["id"]
+    assert out["output_data"].startswith(f"s3://tasador/outputs/{user_id}/{done['id']}/")
     predicted = pd.read_csv(io.BytesIO(get_store().get_bytes(out["output_data"])))
     expected_rows = batch_input.drop(index=[5, 9]).reset_index(drop=True)
     pd.testing.assert_frame_equal(
         predicted[list(batch_input.columns)], expected_rows, check_dtype=False
     )
-    model = artifacts.load(result["artifact_uri"]).estimator
+    with session_scope() as session:
+        artifact_uri = registry.get(session, version).artifact_uri
+    model = artifacts.load(artifact_uri).estimator
     np.testing.assert_allclose(
         predicted["price_pred"].to_numpy(), model.predict(expected_rows[FEATURES]), rtol=1e-6
     )
@@ -114,21 +124,41 @@ def test_cancelling_a_running_batch_job_leaves_no_output(
 ) -> None:
     start_worker()
     uri = upload(live_client, headers, generate(800, seed=4))
-    assert wait_for_job(live_client, headers, train(live_client, headers, uri)["id"])["status"] == (
-        "succeeded"
-    )
+    trained = wait_for_job(live_client, headers, train(live_client, headers, uri)["id"])
+    assert trained["status"] == "succeeded"
     big = pd.concat([generate(50_000, seed=s).drop(columns=["price"]) for s in range(6)])
-    batch_uri = f"s3://tasador/inputs/{uuid.uuid4().hex}.csv"
+    batch_uri = own_data_uri(live_client, headers)
     get_store().put_bytes(batch_uri, csv_bytes(big))
-    output = f"s3://tasador/outputs/{uuid.uuid4().hex}.csv"
-    body = {"input_data": batch_uri, "output_data": output}
+    output = own_data_uri(live_client, headers, "outputs")
+    version = trained["result"]["model_version"]
+    body = {"input_data": batch_uri, "output_data": output, "model": version}
     job_id = live_client.post("/v1/jobs/batch-inference", json=body, headers=headers).json()["id"]
     wait_for_job(live_client, headers, job_id, until=lambda j: j["status"] == "running")
     cancel = live_client.post(f"/v1/jobs/{job_id}/cancel", headers=headers)
     assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
     time.sleep(3)  # give the worker time to notice and abort its uploads
     assert not get_store().exists(output)
+    assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
     assert live_client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "cancelled"
+
+
+def test_a_job_whose_message_was_lost_runs_within_the_resend_delay(
+    live_client: TestClient,
+    headers: dict[str, str],
+    start_worker: Callable[..., Worker],
+    worker_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(worker_env, "TASADOR_QUEUED_RESEND_SECONDS", "1")
+    # Before the resend delay existed, a lost message waited 3 x this timeout (3 min).
+    monkeypatch.setitem(worker_env, "TASADOR_JOB_HEARTBEAT_TIMEOUT_SECONDS", "60")
+    uri = upload(live_client, headers, generate(1_000, seed=8))
+    job_id = train(live_client, headers, uri)["id"]
+    redis.Redis.from_url(get_settings().broker_url).flushdb()  # the message is lost
+    start_worker(queues="training", concurrency=1)
+    job = wait_for_job(live_client, headers, job_id, timeout=45)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 1
 
 
 def test_failures_end_the_job_with_a_specific_code_and_the_worker_keeps_going(
@@ -136,11 +166,11 @@ def test_failures_end_the_job_with_a_specific_code_and_the_worker_keeps_going(
 ) -> None:
     start_worker()
     good = generate(300, seed=5)
-    missing_column = f"s3://tasador/inputs/{uuid.uuid4().hex}.csv"
+    missing_column = own_data_uri(live_client, headers)
     get_store().put_bytes(missing_column, csv_bytes(good.drop(columns=["sector"])))
-    unreadable = f"s3://tasador/inputs/{uuid.uuid4().hex}.csv"
+    unreadable = own_data_uri(live_client, headers)
     get_store().put_bytes(unreadable, b"\x00\xff\xfe binary \x00 garbage\n\x81\x82")
-    vanished = f"s3://tasador/inputs/{uuid.uuid4().hex}.csv"
+    vanished = own_data_uri(live_client, headers)
     get_store().put_bytes(vanished, csv_bytes(good))
 
     ids = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -127,6 +127,15 @@ def fitted(train: tuple[pd.DataFrame, pd.Series]) -> dict[str, Any]:
     return {name: build().fit(frame, price) for name, build in MODELS.items()}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as the prediction endpoint hands them over: column name -> value."""
+    return [{str(name): value for name, value in row.items()} for row in frame.to_dict("records")]
+
+
+def record(row: pd.Series) -> dict[str, Any]:
+    return {str(name): value for name, value in row.to_dict().items()}
+
+
 def relative_error(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.max(np.abs(actual - expected) / np.abs(expected)))
 
@@ -150,7 +159,7 @@ def test_forests_deeper_than_the_padding_limit_use_the_stacked_nodes(
     assert predictor.forest.depth > PERFECT_MAX_DEPTH and predictor.forest.roots is not None
     rows = held_out.iloc[20:30]
     expected = estimator.predict(rows)
-    one_by_one = [predictor.predict_records([r])[0] for r in rows.to_dict("records")]
+    one_by_one = [predictor.predict_records([r])[0] for r in records(rows)]
     assert relative_error(expected, np.array(one_by_one)) <= 1e-6
 
 
@@ -161,7 +170,7 @@ def test_records_columns_and_frame_give_the_same_predictions(
     rows = held_out.iloc[:300].drop(index=16)  # records are validated: no missing values
     predictor = compile_predictor(fitted[name])
     from_frame = predictor.predict_frame(rows)
-    from_records = predictor.predict_records(rows.to_dict("records"))
+    from_records = predictor.predict_records(records(rows))
     from_columns = predictor.predict_columns(
         rows["type"].to_numpy(), rows["sector"].to_numpy(), rows[list(NUMERIC)].to_numpy()
     )
@@ -178,7 +187,7 @@ def test_a_single_record_matches_a_one_row_pipeline_call(
     for i in (0, 10, 100):
         row = held_out.iloc[[i]]
         expected = estimator.predict(row)
-        actual = predictor.predict_records(row.to_dict("records"))
+        actual = predictor.predict_records(records(row))
         assert relative_error(expected, actual) <= 1e-6
 
 
@@ -234,7 +243,7 @@ def test_unknown_category_with_handle_unknown_error_names_row_and_column(
     ):
         predictor.predict_frame(held_out)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        predictor.predict_records([held_out.iloc[10].to_dict()])
+        predictor.predict_records([record(held_out.iloc[10])])
     known = held_out.iloc[20:40]
     assert relative_error(estimator.predict(known), predictor.predict_frame(known)) <= 1e-6
 
@@ -245,11 +254,11 @@ def test_unknown_category_encoded_as_nan_is_refused_like_the_pipeline(
     frame, price = train
     estimator = pipeline("passthrough", "squared_error", trees=10, handle_unknown="return_nan")
     estimator.fit(frame, price)
-    records = held_out.iloc[10:12].to_dict("records")  # type 'oficina'
+    offices = records(held_out.iloc[10:12])  # type 'oficina'
     with pytest.raises(ValueError):
         estimator.predict(held_out.iloc[10:12])
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        compile_predictor(estimator).predict_records(records)
+        compile_predictor(estimator).predict_records(offices)
 
 
 def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
@@ -264,7 +273,7 @@ def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
     with pytest.raises(UnpredictableInput, match=r"row 3, column 'net_area'"):
         predictor.predict_frame(rows)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'net_area'"):
-        predictor.predict_records([rows.iloc[3].to_dict()])
+        predictor.predict_records([record(rows.iloc[3])])
 
 
 @pytest.fixture(scope="module")
@@ -349,13 +358,13 @@ def test_compile_kernels_covers_the_types_real_predictions_use(
 ) -> None:
     compile_kernels()
     dispatchers = [kernels.predict_perfect, kernels.predict_perfect_one, kernels.predict_sparse]
-    before = [len(d.signatures) for d in dispatchers]
+    before = [len(cast(Any, d).signatures) for d in dispatchers]
     assert all(before)
     rows = held_out.iloc[20:30]
     for name in ("passthrough_squared_error", "deeper_than_padding_sparse"):
         predictor = compile_predictor(fitted[name])
         predictor.predict_frame(rows)
-        predictor.predict_records(rows.iloc[:1].to_dict("records"))
+        predictor.predict_records(records(rows.iloc[:1]))
     # No new specialisation: a process that called compile_kernels before forking
     # hands its children machine code for every call they make.
-    assert [len(d.signatures) for d in dispatchers] == before
+    assert [len(cast(Any, d).signatures) for d in dispatchers] == before

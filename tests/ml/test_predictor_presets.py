@@ -19,7 +19,8 @@ from api.ml.presets import resolve_params
 from api.ml.schema import FEATURES, LATITUDE_RANGE, LONGITUDE_RANGE, NUMERIC, TARGET
 from api.ml.training import build_pipeline
 from api.ml.validation import validate_frame
-from tests.ml.conftest import CLIENT_TRAIN_CSV
+from tests.client_data import client_train_csv, needs_client_train_csv
+from tests.ml.test_predictor import record, records
 
 
 def fit(preset: str, frame: pd.DataFrame, **overrides: Any) -> Any:
@@ -98,8 +99,7 @@ def assert_matches_everywhere(estimator: Any, predictor: FastPredictor, rows: pd
     for threads in (1, 2):
         predictor.threads = threads
         close(predictor.predict_columns(types, sectors, numeric))
-    records = rows[FEATURES].to_dict("records")
-    close(np.concatenate([predictor.predict_records([record]) for record in records]))
+    close(np.concatenate([predictor.predict_records([one]) for one in records(rows[FEATURES])]))
 
 
 def test_default_like_model_matches_on_every_row_and_boundary(
@@ -138,13 +138,13 @@ def test_values_the_pipeline_refuses_are_refused_naming_the_column(
     with pytest.raises(UnpredictableInput, match=rf"row 2, column {column!r}"):
         predictor.predict_frame(rows)
     with pytest.raises(UnpredictableInput, match=rf"row 0, column {column!r}"):
-        predictor.predict_records([rows.iloc[2][FEATURES].to_dict()])
+        predictor.predict_records([record(rows.iloc[2][FEATURES])])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CLIENT_TRAIN_CSV.exists(), reason="client's train.csv not available")
+@needs_client_train_csv
 def test_default_preset_on_the_client_data_matches_on_every_row() -> None:
-    frame = validate_frame(pd.read_csv(CLIENT_TRAIN_CSV), require_target=True).frame
+    frame = validate_frame(pd.read_csv(client_train_csv()), require_target=True).frame
     # The default preset on the client's rows; 300 of its 1,000 stages keep the fit short.
     estimator = fit("default", frame, n_estimators=300)
     predictor = compile_predictor(estimator)
@@ -153,6 +153,6 @@ def test_default_preset_on_the_client_data_matches_on_every_row() -> None:
     actual = predictor.predict_frame(rows)
     assert np.max(np.abs(actual - expected) / np.abs(expected)) <= 1e-6
     sample = rows.sample(300, random_state=0)
-    one_by_one = [predictor.predict_records([r])[0] for r in sample[FEATURES].to_dict("records")]
+    one_by_one = [predictor.predict_records([r])[0] for r in records(sample[FEATURES])]
     single_expected = estimator.predict(sample[FEATURES])
     assert np.max(np.abs(np.array(one_by_one) - single_expected) / single_expected) <= 1e-6

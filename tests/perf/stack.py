@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import redis
@@ -124,7 +124,7 @@ class Stack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             self._start()
@@ -224,16 +224,16 @@ class Stack:
 
     def start_worker(
         self, name: str, *, concurrency: int, queues: str = "training,inference,webhooks",
-        extra: list[str] | None = None,
+        extra: list[str] | None = None, env: dict[str, str] | None = None,
     ) -> Service:  # fmt: skip
-        """A Celery worker; returns once it logged ``ready.``."""
+        """A Celery worker (``env`` replaces the stack's); returns once it logged ``ready.``."""
         argv = [
             sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues,
             "-c", str(concurrency), "--pool", "prefork", "--without-gossip",
             "--without-mingle", "--without-heartbeat", "-l", "INFO",
             "-n", f"{name}-{os.getpid()}@%h", *(extra or []),
         ]  # fmt: skip
-        worker = self.spawn(f"worker-{name}", argv)
+        worker = self.spawn(f"worker-{name}", argv, env)
         deadline = time.monotonic() + 90
         while "ready." not in worker.log.read_text(errors="replace"):
             if worker.proc.poll() is not None or time.monotonic() > deadline:

@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.ml.schema import FEATURES
-from api.predictions.log_buffer import LOG_COLUMNS, PredictionEvent, PredictionLogBuffer
+from api.predictions.log_buffer import (
+    LOG_COLUMNS,
+    PredictionEvent,
+    PredictionLogBuffer,
+    RejectedRows,
+)
 
 FEATURE_VALUES = {name: 1.0 for name in FEATURES} | {"type": "casa", "sector": "nunoa"}
 
@@ -122,3 +127,47 @@ def test_rows_of_a_failed_insert_are_kept_and_written_later() -> None:
     assert buffer.flush() == 3
     assert len(table.rows) == 3
     assert buffer.stats().failed_flushes == 1
+
+
+class PickyTable(Table):
+    """Refuses rows whose request id is longer than the column, as the database does;
+    ``down_after`` simulates the database going away after that many inserts."""
+
+    def __init__(self, down_after: int | None = None) -> None:
+        super().__init__()
+        self.calls = 0
+        self.down_after = down_after
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
+        self.calls += 1
+        if self.down_after is not None and self.calls > self.down_after:
+            raise ConnectionError("database is down")
+        if any(len(dict(zip(LOG_COLUMNS, r, strict=True))["request_id"]) > 64 for r in rows):
+            raise RejectedRows("value too long for type character varying(64)")
+        super().insert(rows)
+
+
+def test_a_refused_row_is_dropped_and_counted_and_its_batch_still_written() -> None:
+    table = PickyTable()
+    buffer = PredictionLogBuffer(table.insert, max_rows=100, batch_rows=100, flush_seconds=60)
+    buffer.add(event(2, request_id="before"))
+    buffer.add(event(1, request_id="x" * 65))
+    buffer.add(event(2, request_id="after"))
+    assert buffer.flush() == 4
+    assert [r["request_id"] for r in table.rows] == ["before", "before", "after", "after"]
+    stats = buffer.stats()
+    assert (stats.rejected_rows, stats.buffered_rows, stats.written_rows) == (1, 0, 4)
+    buffer.add(event(1, request_id="later"))
+    assert buffer.flush() == 1  # nothing is left behind to fail again
+
+
+def test_an_outage_during_the_row_by_row_retry_keeps_only_the_unwritten_rows() -> None:
+    table = PickyTable(down_after=3)  # the batch, then two single rows, then down
+    buffer = PredictionLogBuffer(table.insert, max_rows=100, batch_rows=100, flush_seconds=60)
+    buffer.add(event(1, request_id="x" * 65))
+    buffer.add(event(3, request_id="ok"))
+    assert buffer.flush() == 1  # the bad row dropped, one good row written, then the outage
+    assert buffer.stats().buffered_rows == 2
+    table.down_after = None
+    assert buffer.flush() == 2
+    assert [r["position"] for r in table.rows] == [0, 1, 2]  # each row once, none twice

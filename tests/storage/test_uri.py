@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.config import Settings
-from api.storage import AccessDenied, InvalidUri, ensure_readable, parse_uri
+from api.storage import InvalidUri, parse_uri
 
 
 def test_uri_splits_into_bucket_and_nested_key() -> None:
@@ -44,25 +43,3 @@ def test_invalid_uri_is_refused_with_the_reason(uri: str, reason: str) -> None:
     assert caught.value.status_code == 422
     assert reason in caught.value.message
     assert caught.value.details == {"uri": uri}
-
-
-def test_own_bucket_and_configured_buckets_are_readable() -> None:
-    settings = Settings(bucket="tasador", readable_buckets=["shared-data"])
-    assert ensure_readable("s3://tasador/a.csv", settings).bucket == "tasador"
-    assert ensure_readable("s3://shared-data/b.csv", settings).key == "b.csv"
-
-
-def test_other_bucket_is_refused_naming_the_bucket_and_the_allowed_ones() -> None:
-    settings = Settings(bucket="tasador", readable_buckets=["shared-data"])
-    with pytest.raises(AccessDenied) as caught:
-        ensure_readable("s3://someone-else/private.csv", settings)
-    error = caught.value
-    assert error.code == "bucket_not_allowed"
-    assert error.status_code == 403
-    assert "'someone-else'" in error.message
-    assert "shared-data, tasador" in error.message
-
-
-def test_readable_check_still_validates_the_uri() -> None:
-    with pytest.raises(InvalidUri):
-        ensure_readable("s3://tasador/../etc/passwd", Settings(bucket="tasador"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from api.ml.synth import generate
 from api.storage import get_store
 from api.webhooks.delivery import dispatch_due
 from api.webhooks.signing import verify
-from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
+from tests.fixtures.worker import Worker, log_in_committed_member, own_data_uri, wait_for_job
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_endpoints import with_routes
 
@@ -81,7 +80,7 @@ def test_receiver_down_at_first_still_gets_exactly_one_delivery_and_the_job_neve
     secret = client.get("/v1/webhooks/secret", headers=headers).json()["secret"]
     data = io.StringIO()
     generate(800, seed=3).to_csv(data, index=False)
-    uri = f"s3://{get_settings().bucket}/hooks/{uuid.uuid4().hex}.csv"
+    uri = own_data_uri(client, headers)
     get_store().put_bytes(uri, data.getvalue().encode())
     port = free_port()
     start_worker()

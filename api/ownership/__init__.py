@@ -1,0 +1,63 @@
+"""Ownership: the one place that decides who may read and write which location.
+
+Submit (``api.jobs.submission``) and the worker (``api.jobs.training``,
+``api.jobs.batch``) both ask it, and responses use it to show a member only
+locations they may read. ``layout`` says where things live in the service's
+bucket and whose they are; ``rules`` says who may use them; ``jobs`` applies
+both to a job's request.
+"""
+
+from api.ownership.jobs import (
+    BatchAccess,
+    TrainingAccess,
+    authorize_batch,
+    authorize_training,
+    batch_access,
+    training_access,
+)
+from api.ownership.layout import (
+    artifact_uri,
+    dataset_uri,
+    default_output,
+    errors_uri,
+    output_prefix,
+)
+from api.ownership.principal import Principal, load_principal
+from api.ownership.rules import (
+    LocationDenied,
+    Promote,
+    Refusal,
+    check_read,
+    check_write,
+    may_read,
+    promotion_mode,
+    read_refusal,
+    visible_uri,
+    write_refusal,
+)
+
+__all__ = [
+    "BatchAccess",
+    "LocationDenied",
+    "Principal",
+    "Promote",
+    "Refusal",
+    "TrainingAccess",
+    "artifact_uri",
+    "authorize_batch",
+    "authorize_training",
+    "batch_access",
+    "check_read",
+    "check_write",
+    "dataset_uri",
+    "default_output",
+    "errors_uri",
+    "load_principal",
+    "may_read",
+    "output_prefix",
+    "promotion_mode",
+    "read_refusal",
+    "training_access",
+    "visible_uri",
+    "write_refusal",
+]
