@@ -24,7 +24,7 @@ from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
 from api.metrics import MODEL_SERVED
 from api.ml import artifact as artifacts
-from api.ml.fast import FastPredictor, UnsupportedModel
+from api.ml.predictor import FastPredictor, UnsupportedModel
 from api.predictions import metrics as serving_metrics
 from api.predictions import repository
 from api.predictions.aliases import AliasReader, AliasSnapshot

@@ -11,7 +11,7 @@ from typing import Final
 
 from api.config import get_settings
 from api.ml import artifact as artifacts
-from api.ml.fast import FastPredictor, compile_predictor
+from api.ml.predictor import FastPredictor, compile_predictor
 from api.ownership import layout
 from api.storage import get_store
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from api.jobs.batch_io import predict_csv
-from api.ml.fast import compile_predictor
+from api.ml.predictor import compile_predictor
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.ml.training import train

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -15,14 +15,17 @@ from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from api.ml.fast import (
+from api.ml.predictor import (
     BLOCK_ROWS,
     UnpredictableInput,
     UnsupportedModel,
+    compile_kernels,
     compile_predictor,
+    kernels,
 )
-from api.ml.fast_bench import time_batch, time_single_row
-from api.ml.fast_structure import NUMERIC
+from api.ml.predictor.forest import PERFECT_MAX_DEPTH
+from api.ml.schema import NUMERIC
+from tests.perf.predictor_bench import time_batch, time_single_row
 
 SECTORS = ["las condes", "vitacura", "providencia", "ñuñoa", "la reina", "lo barnechea", "macul"]
 SECTOR_PREMIUM = dict(zip(SECTORS, [1.3, 1.5, 1.2, 1.0, 1.1, 1.4, 0.8], strict=True))
@@ -92,7 +95,10 @@ MODELS: dict[str, Callable[[], Any]] = {
     "log1p_target": lambda: TransformedTargetRegressor(
         regressor=pipeline("passthrough", "absolute_error"), func=np.log1p, inverse_func=np.expm1
     ),
-    "deep_trees_traversal": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "depth_9_padded": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "deeper_than_padding_sparse": lambda: pipeline(
+        "passthrough", "squared_error", trees=8, depth=PERFECT_MAX_DEPTH + 2
+    ),
     "tuned_encoder": lambda: pipeline(
         "passthrough", "squared_error", min_samples_leaf=5, smoothing=2.0
     ),
@@ -143,6 +149,18 @@ def test_predictions_match_the_pipeline_within_1e6_relative(
     actual = compile_predictor(estimator).predict_frame(held_out)
     assert actual.shape == expected.shape
     assert relative_error(expected, actual) <= 1e-6
+
+
+def test_forests_deeper_than_the_padding_limit_use_the_stacked_nodes(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    estimator = fitted["deeper_than_padding_sparse"]
+    predictor = compile_predictor(estimator)
+    assert predictor.forest.depth > PERFECT_MAX_DEPTH and predictor.forest.roots is not None
+    rows = held_out.iloc[20:30]
+    expected = estimator.predict(rows)
+    one_by_one = [predictor.predict_records([r])[0] for r in records(rows)]
+    assert relative_error(expected, np.array(one_by_one)) <= 1e-6
 
 
 @pytest.mark.parametrize("name", ["notebook_drop_absolute_error", "log_target"])
@@ -333,3 +351,20 @@ def test_benchmark_helpers_report_timings(fitted: dict[str, Any]) -> None:
     assert single["pipeline_us"] > 0 and single["predictor_us"] > 0
     batch = time_batch(predictor, rows=10_000)
     assert batch["rows"] == 10_000 and batch["rows_per_second"] > 0
+
+
+def test_compile_kernels_covers_the_types_real_predictions_use(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    compile_kernels()
+    dispatchers = [kernels.predict_perfect, kernels.predict_perfect_one, kernels.predict_sparse]
+    before = [len(cast(Any, d).signatures) for d in dispatchers]
+    assert all(before)
+    rows = held_out.iloc[20:30]
+    for name in ("passthrough_squared_error", "deeper_than_padding_sparse"):
+        predictor = compile_predictor(fitted[name])
+        predictor.predict_frame(rows)
+        predictor.predict_records(records(rows.iloc[:1]))
+    # No new specialisation: a process that called compile_kernels before forking
+    # hands its children machine code for every call they make.
+    assert [len(cast(Any, d).signatures) for d in dispatchers] == before
