@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
-from api.db.session import session_scope
+from api.db.session import SessionOpener, session_scope
 from api.logging import get_logger
 
 log = get_logger("api.dependencies")
@@ -54,3 +54,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def session_opener() -> SessionOpener:
+    """For a route that needs the database only sometimes (a cache miss): a way
+    to open a short unit of work of its own, only then. ``DbSession`` would
+    cost two trips to the thread pool per request even when unused. Tests
+    override it to run in their transaction."""
+    return session_scope
+
+
+Sessions = Annotated[SessionOpener, Depends(session_opener)]

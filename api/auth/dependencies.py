@@ -14,25 +14,20 @@ The user is a frozen ``SignedInUser``; a route that needs the row loads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 
 from api.auth import api_keys, service
-from api.auth.cache import CredentialCache
+from api.auth.cache import CredentialCache, VerifiedTokens
 from api.auth.identity import SignedInUser
-from api.auth.tokens import read_access_token
 from api.db.base import utcnow
-from api.db.session import session_scope
+from api.dependencies import Sessions
 from api.errors import Forbidden, NotAuthenticated
 
 AuthMethod = Literal["bearer", "api_key"]
-SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 # auto_error=False: a missing credential is answered with our own envelope
 # (401 not_authenticated), not FastAPI's default body.
@@ -49,16 +44,11 @@ async def client_address(request: Request) -> str:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-async def lookup_sessions() -> SessionOpener:
-    """How a cache miss reads the database: in a short transaction of its own,
-    not the request's (a route such as ``/v1/ping`` has none). Tests override it."""
-    return session_scope
-
-
 @dataclass
 class CredentialCaches:
-    """One per application: users by id (bearer tokens) and API keys by hash."""
+    """One per application: verified access tokens, users by id, API keys by hash."""
 
+    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)
     users: CredentialCache[SignedInUser] = field(default_factory=CredentialCache)
     keys: CredentialCache[api_keys.KeyHolder] = field(default_factory=CredentialCache)
 
@@ -73,14 +63,14 @@ def credential_caches(request: Request) -> CredentialCaches:
 
 async def current_user(
     request: Request,
-    sessions: Annotated[SessionOpener, Depends(lookup_sessions)],
+    sessions: Sessions,  # a miss reads in a transaction of its own, not the route's
     token: Annotated[str | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
 ) -> SignedInUser:
     caches = credential_caches(request)
     method: AuthMethod
     if token:
-        user_id = read_access_token(token)
+        user_id = caches.tokens.user_id(token)
 
         def load_user() -> SignedInUser:
             with sessions() as session:

@@ -1,8 +1,9 @@
 """Access tokens: short-lived HS256 JWTs signed with the service's secret key.
 
 Claims: ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``, ``type="access"``.
-The role in the token is informative only; every request loads the user, so a
-deactivated user or a changed role takes effect at once.
+The role in the token is informative only: the request's user, role included,
+comes from the database through the credential cache (``api.auth.cache``), so a
+deactivated user or a changed role takes effect within a second.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
@@ -54,21 +56,28 @@ def issue_access_token(user_id: int, role: str, *, now: datetime | None = None) 
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def read_access_token(token: str) -> int:
-    """The user id in a valid access token; ``token_expired`` or ``invalid_token`` otherwise.
+def read_access_expiry(token: str) -> tuple[int, int]:
+    """(user id, expiry as a Unix time) of a valid access token; ``token_expired``
+    or ``invalid_token`` otherwise.
 
     The signature is checked before any claim, so an expired token that was
     also tampered with is reported as invalid, never as merely expired.
     """
-    return read_access_claims(token)[0]
+    claims = _verified_claims(token)
+    return _subject(claims), int(claims["exp"])
 
 
 def read_access_claims(token: str) -> tuple[int, str]:
-    """(user id, role) of a valid access token, checked as ``read_access_token`` does.
+    """(user id, role) of a valid access token, checked as ``read_access_expiry`` does.
 
     The role is as it was at issue time; only callers that must work without
     the database (the detail of ``/readyz``) rely on it.
     """
+    claims = _verified_claims(token)
+    return _subject(claims), str(claims.get("role", ""))
+
+
+def _verified_claims(token: str) -> dict[str, Any]:
     try:
         decoded = jwt.decode(token, _key(), algorithms=[ALGORITHM])
     except (JoseError, ValueError) as exc:
@@ -79,7 +88,11 @@ def read_access_claims(token: str) -> tuple[int, str]:
         raise TokenExpired("the access token has expired; refresh it or log in again") from exc
     except JoseError as exc:
         raise InvalidToken(f"the access token is not valid: {exc.description}") from exc
-    subject = decoded.claims["sub"]
+    return decoded.claims
+
+
+def _subject(claims: dict[str, Any]) -> int:
+    subject = claims["sub"]
     if not isinstance(subject, str) or not subject.isdigit():
         raise InvalidToken("the access token names no user")
-    return int(subject), str(decoded.claims.get("role", ""))
+    return int(subject)

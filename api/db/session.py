@@ -12,13 +12,16 @@ request) decides what to tell its client, and every other action still runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy.orm import Session
 
 from api.db.engine import session_factory
 
 _DEFERRED = "tasador.deferred"
+
+# Opens a unit of work: ``session_scope`` itself, or a test's stand-in.
+SessionOpener = Callable[[], AbstractContextManager[Session]]
 
 
 def defer(session: Session, action: Callable[[], None]) -> None:

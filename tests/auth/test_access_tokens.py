@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from api.auth.tokens import issue_access_token, read_access_token
+from api.auth.tokens import issue_access_token, read_access_expiry
 from api.config import get_settings
 from tests.fixtures.db import MakeUser
 
@@ -103,5 +104,8 @@ def test_token_of_a_deleted_user_is_refused(client: TestClient) -> None:
     assert _error(client, issue_access_token(987654321, "admin").token) == (401, "invalid_token")
 
 
-def test_reading_a_valid_token_gives_its_user_id() -> None:
-    assert read_access_token(issue_access_token(7, "member").token) == 7
+def test_reading_a_valid_token_gives_its_user_id_and_expiry() -> None:
+    issued = issue_access_token(7, "member")
+    user_id, expires = read_access_expiry(issued.token)
+    assert user_id == 7
+    assert abs(expires - (time.time() + issued.expires_in)) < 5

@@ -18,10 +18,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.auth.dependencies import lookup_sessions
 from api.config import get_settings
 from api.db.session import session_scope
-from api.dependencies import get_session
+from api.dependencies import get_session, session_opener
 from api.ml import artifact as artifacts
 from api.ml.synth import generate
 from api.ml.training import train
@@ -104,7 +103,7 @@ def build_app(session: Session) -> FastAPI:
             yield current
 
     app.dependency_overrides[get_session] = _session
-    app.dependency_overrides[lookup_sessions] = lambda: lambda: session_scope(session)
+    app.dependency_overrides[session_opener] = lambda: lambda: session_scope(session)
     return app
 
 
