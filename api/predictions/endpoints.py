@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import AdminUser, CurrentUser
-from api.dependencies import DbSession
+from api.dependencies import DbSession, Sessions
 from api.predictions import service
 from api.predictions.schemas import (
     PingResponse,
@@ -73,13 +74,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         }
     },
 )
-def predict(request: Request, session: DbSession, user: CurrentUser, body: RawBody) -> Response:
+async def predict(
+    request: Request, user: CurrentUser, body: RawBody, sessions: Sessions
+) -> Response:
     """Value 1 to 1000 properties with the model `model` names: "production"
     (the default), another alias, or a version number. The answer names the
     version used. `type` must be casa or departamento; a sector the model never
     saw is valued with the training average for sectors."""
     request_id = getattr(request.state, "request_id", "") or ""
-    answer = service.predict(session, body, user_id=user.id, request_id=request_id)
+    # A small body whose model is loaded is answered right here, in microseconds;
+    # anything that may block (a load, a query, a large body) goes to a pool thread.
+    answer = (
+        service.predict_from_memory(body, user_id=user.id, request_id=request_id)
+        if len(body) <= service.INLINE_MAX_BYTES
+        else None
+    )
+    if answer is None:
+        answer = await run_in_threadpool(
+            service.predict, sessions, body, user_id=user.id, request_id=request_id
+        )
     return Response(answer, media_type="application/json")
 
 

@@ -94,6 +94,17 @@ class ModelCache(Generic[V]):
                 if slot.users == 0:
                     self._slots.pop(version, None)
 
+    def get_if_cached(self, version: int) -> V | None:
+        """The value if cached (counted and ordered like a hit of ``get``), else None.
+
+        Never loads, so it never blocks for longer than the dictionary lock.
+        """
+        with self._lock:
+            value = self._lookup(version)
+            if value is not None:
+                self._hits += 1
+            return value
+
     def peek(self, version: int) -> V | None:
         """The cached value without loading it or changing the LRU order."""
         with self._lock:

@@ -119,17 +119,26 @@ class Serving:
         A miss in the snapshot (an alias created a moment ago, or the snapshot
         not read yet) asks the database, so it never wrongly answers 404.
         """
+        known = self._known_version(model)
+        if known is not None:
+            return known
+        return registry.resolve(session, model or registry.PRODUCTION).version  # 409, 404, 422
+
+    def _known_version(self, model: str | int) -> int | None:
+        """The version ``model`` names when no query is needed to tell, else None."""
         if isinstance(model, int) or model.isdigit():
             version = int(model)
             # Out of the column's range, the database would fail rather than not find it.
             if not 1 <= version <= MAX_VERSION:
                 raise NotFound(f"no model version {version}", code="model_not_found")
             return version
-        name = model or registry.PRODUCTION
-        known = self.aliases.lookup(name)
-        if known is not None:
-            return known
-        return registry.resolve(session, name).version  # 409 no_model, 404, 422
+        return self.aliases.lookup(model or registry.PRODUCTION)
+
+    def in_memory(self, model: str | int) -> ServedModel | None:
+        """The predictor for ``model`` when answering needs no I/O: the alias is in
+        the snapshot (or ``model`` is a number) and the version is loaded; else None."""
+        version = self._known_version(model)
+        return None if version is None else self.cache.get_if_cached(version)
 
     def model(self, session: Session, version: int) -> ServedModel:
         """The compiled predictor; a miss loads it with the caller's session."""
