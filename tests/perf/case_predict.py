@@ -1,10 +1,14 @@
-"""Case 1, predict: POST /v1/predictions against GET /v1/ping on the same server.
+"""Case 1, predict: the API's authenticated calls against a bare FastAPI app.
 
-One uvicorn process serves both; a separate load process keeps 32 clients busy
-for a fixed time per endpoint, alternating ping and predict runs so that noise
-from other tenants of the machine hits both alike. Then, in this process, the
-compiled predictor in this process, next to scikit-learn's ``predict``: one
-record's latency and batch throughput, for the notebook and default models.
+One uvicorn process serves the API, another the reference app of
+``reference_app.py`` (a sync route parsing the same prediction body, nothing
+else). A separate load process keeps 32 clients busy for a fixed time per run,
+interleaving reference, ``GET /v1/ping`` and ``POST /v1/predictions`` with a
+bearer token and with an API key, so that noise from other tenants of the
+machine hits every kind alike; each ratio divides a run by the reference run
+of the same round. Then, in this process, the compiled predictor next to
+scikit-learn's ``predict``: one record's latency and batch throughput, for the
+notebook and default models.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from tests.perf.report import Results, Row, summary
 from tests.perf.stack import Stack
 
 CONCURRENCY = 32
-RELATIVE_TARGET = 0.70
+PREDICT_TARGET = 0.60  # of the reference app's req/s
+PING_TARGET = 0.75
 SPEEDUP_TARGET = 50.0
 # Issue 14: the default model's compiled predictor.
 DEFAULT_SINGLE_US_TARGET = 25.0
 DEFAULT_BATCH_TARGET = 150_000
 NOTEBOOK_BATCH_TARGET = 300_000
+
+# name -> (server, method, path, credential, send the prediction body)
+_RUNS: dict[str, tuple[str, str, str, str, bool]] = {
+    "reference": ("reference", "POST", "/v1/predictions", "none", True),
+    "ping": ("api", "GET", "/v1/ping", "bearer", False),
+    "predict-bearer": ("api", "POST", "/v1/predictions", "bearer", True),
+    "predict-key": ("api", "POST", "/v1/predictions", "api_key", True),
+}
 
 
 def _instance() -> dict[str, Any]:
@@ -35,41 +48,61 @@ def _instance() -> dict[str, Any]:
     }
 
 
+def _by_kind(measured: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    kinds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _RUNS}
+    for run in measured:
+        kinds[run["name"].rsplit("-", 1)[0]].append(run)
+    return kinds
+
+
 def run(stack: Stack, results: Results, models: dict[str, Model], *, quick: bool) -> None:
     duration, repeats = (4.0, 3) if quick else (8.0, 3)
     body = {"instances": [_instance()]}
+    urls = {"api": stack.api_url, "reference": stack.reference_url or stack.start_reference()}
     with stack.client() as client:  # the answer must be right before it is timed
         answer = client.post("/v1/predictions", json=body)
         answer.raise_for_status()
+        by_key = client.post("/v1/predictions", json=body, headers={"X-API-Key": stack.api_key})
+        by_key.raise_for_status()
     runs = []
-    for i in range(repeats):
-        runs.append(
-            {"name": f"ping-{i}", "method": "GET", "path": "/v1/ping", "duration": duration}
-        )
-        runs.append(
-            {"name": f"predict-{i}", "method": "POST", "path": "/v1/predictions",
-             "body": body, "duration": duration}
-        )  # fmt: skip
+    for i in range(repeats):  # interleaved, so noise from other tenants hits every kind alike
+        for kind, (server, method, path, auth, with_body) in _RUNS.items():
+            runs.append(
+                {"name": f"{kind}-{i}", "url": urls[server], "method": method, "path": path,
+                 "auth": auth, "body": body if with_body else None, "duration": duration}
+            )  # fmt: skip
     measured = measure(stack, CONCURRENCY, runs)
-    ping = [r for r in measured if r["name"].startswith("ping")]
-    predict = [r for r in measured if r["name"].startswith("predict")]
-    ratios = [p["rps"] / q["rps"] for p, q in zip(predict, ping, strict=True)]
+    kinds = _by_kind(measured)
+    rps = {kind: [r["rps"] for r in kinds[kind]] for kind in _RUNS}
+
+    def ratio(kind: str) -> dict[str, Any]:
+        return summary([x / ref for x, ref in zip(rps[kind], rps["reference"], strict=True)])
+
     errors = sum(r["errors"] for r in measured)
-    ratio = summary(ratios)
     version = answer.json()["model_version"]
     client_cpu = max(r["client_cpu_share"] for r in measured)
     note = f"{CONCURRENCY} clients, {duration:.0f} s x {repeats}"
+    ping, bearer, key = ratio("ping"), ratio("predict-bearer"), ratio("predict-key")
     results.add(
-        Row("predict", "GET /v1/ping throughput", summary([r["rps"] for r in ping]), "req/s",
-            note=note),
-        Row("predict", "POST /v1/predictions throughput", summary([r["rps"] for r in predict]),
-            "req/s", note=f"1 instance, default model, version {version}"),
-        Row("predict", "predictions / ping throughput", ratio, "ratio",
-            f">= {RELATIVE_TARGET:.2f}", ratio["median"] >= RELATIVE_TARGET),
+        Row("predict", "reference: bare FastAPI, sync route parsing the prediction body",
+            summary(rps["reference"]), "req/s", note=f"{note}, no auth, no database"),
+        Row("predict", "GET /v1/ping throughput (bearer)", summary(rps["ping"]), "req/s"),
+        Row("predict", "POST /v1/predictions throughput (bearer)",
+            summary(rps["predict-bearer"]), "req/s",
+            note=f"1 instance, default model, version {version}"),
+        Row("predict", "POST /v1/predictions throughput (API key)",
+            summary(rps["predict-key"]), "req/s"),
+        Row("predict", "ping / reference", ping, "ratio", f">= {PING_TARGET:.2f}",
+            ping["median"] >= PING_TARGET),
+        Row("predict", "predictions (bearer) / reference", bearer, "ratio",
+            f">= {PREDICT_TARGET:.2f}", bearer["median"] >= PREDICT_TARGET),
+        Row("predict", "predictions (API key) / reference", key, "ratio",
+            f">= {PREDICT_TARGET:.2f}", key["median"] >= PREDICT_TARGET),
         Row("predict", "ping latency p50 / p99",
-            f"{_ms(ping, 'p50_ms')} / {_ms(ping, 'p99_ms')}", "ms"),
-        Row("predict", "predictions latency p50 / p99",
-            f"{_ms(predict, 'p50_ms')} / {_ms(predict, 'p99_ms')}", "ms"),
+            f"{_ms(kinds['ping'], 'p50_ms')} / {_ms(kinds['ping'], 'p99_ms')}", "ms"),
+        Row("predict", "predictions (bearer) latency p50 / p99",
+            f"{_ms(kinds['predict-bearer'], 'p50_ms')} / "
+            f"{_ms(kinds['predict-bearer'], 'p99_ms')}", "ms"),
     )  # fmt: skip
     results.add(
         Row("predict", "load generator CPU, highest run", client_cpu, "cores",

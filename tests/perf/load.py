@@ -1,18 +1,20 @@
 """HTTP load generator, run as its own process: ``python -m tests.perf.load SPEC_JSON``.
 
-The spec names the server, a bearer token, the number of concurrent clients and
-a list of runs (method, path, optional JSON body, and a duration or a request
-``count``; ``collect`` names a field of the JSON answers to return, e.g. the
-ids of submitted jobs). Each run keeps that many asyncio clients busy, each
-sending its next request as soon as the previous answer arrived (closed loop,
-keep-alive connections), and reports requests per second, latency percentiles,
-non-2xx answers and this process's CPU use, which tells whether the generator
-rather than the server was the bottleneck. The results go to stdout as one JSON list.
+The spec names the server, a bearer token and an API key, the number of
+concurrent clients and a list of runs (method, path, optional JSON body, and a
+duration or a request ``count``; ``auth`` picks the credential sent: ``bearer``
+(the default), ``api_key`` or ``none``; ``url`` another server; ``collect``
+names a field of the JSON answers to return, e.g. the ids of submitted jobs).
+Each run keeps that many asyncio clients busy, each sending its next request as
+soon as the previous answer arrived (closed loop, keep-alive connections), and
+reports requests per second, latency percentiles, non-2xx answers and this
+process's CPU use, which tells whether the generator rather than the server was
+the bottleneck. The results go to stdout as one JSON list.
 
 The clients speak HTTP/1.1 over plain asyncio streams with the request bytes
 built once: a full HTTP client library spends about a millisecond of CPU per
 request, which on a two-core machine capped the measured server near 80 req/s.
-It understands only what the Tasador API sends back (Content-Length bodies).
+It understands only what uvicorn sends back (Content-Length bodies).
 """
 
 from __future__ import annotations
@@ -31,12 +33,23 @@ if TYPE_CHECKING:
     from tests.perf.stack import Stack
 
 
+def _credential(spec: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    auth = run.get("auth", "bearer")
+    if auth == "bearer":
+        return [f"Authorization: Bearer {spec['token']}"]
+    if auth == "api_key":
+        return [f"X-API-Key: {spec['api_key']}"]
+    if auth == "none":
+        return []
+    raise ValueError(f"run {run['name']!r}: auth must be bearer, api_key or none, not {auth!r}")
+
+
 def _request_bytes(spec: dict[str, Any], run: dict[str, Any], host: str) -> bytes:
     body = json.dumps(run["body"]).encode() if run.get("body") is not None else b""
     lines = [
         f"{run['method']} {run['path']} HTTP/1.1",
         f"Host: {host}",
-        f"Authorization: Bearer {spec['token']}",
+        *_credential(spec, run),
         f"Content-Length: {len(body)}",
     ]
     if body:
@@ -79,7 +92,7 @@ async def _client(
     latencies: list[float],
     collected: list[Any],
 ) -> int:
-    url = urlsplit(spec["url"])
+    url = urlsplit(run.get("url", spec["url"]))
     host, port = url.hostname or "127.0.0.1", url.port or 80
     request = _request_bytes(spec, run, f"{host}:{port}")
     errors = 0
@@ -134,7 +147,8 @@ def measure(stack: Stack, concurrency: int, runs: list[dict[str, Any]]) -> list[
     """Run ``runs`` from a separate process (so it does not share this one's GIL)."""
     from tests.perf.stack import ROOT
 
-    spec = {"url": stack.api_url, "token": stack.token, "concurrency": concurrency, "runs": runs}
+    spec = {"url": stack.api_url, "token": stack.token, "api_key": stack.api_key,
+            "concurrency": concurrency, "runs": runs}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "tests.perf.load", json.dumps(spec)],
         cwd=ROOT, env=stack.env, capture_output=True, check=True, timeout=900,

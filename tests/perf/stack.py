@@ -2,7 +2,8 @@
 
 A dedicated ``<test database>_bench`` database on the test Postgres server (schema
 dropped and migrated afresh), the two Redis databases of the test Redis, an S3 endpoint from
-moto's server in a subprocess, one uvicorn API process and Celery workers, all
+moto's server in a subprocess, one uvicorn API process (and, for the predict case,
+the bare reference app of ``reference_app.py``) and Celery workers, all
 configured through the same ``TASADOR_*`` environment. The harness process itself
 also points its settings at them, so it can register models and read job rows.
 
@@ -123,7 +124,9 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     api_url: str = ""
+    reference_url: str = ""
     token: str = ""
+    api_key: str = ""
     user_id: int = 0
     database_url: str = ""
     logs: Path = WORK / "logs"
@@ -210,16 +213,19 @@ class Stack:
 
     # ------------------------------------------------------------------ services
 
-    def start_api(self) -> None:
+    def _uvicorn(self, name: str, app: list[str]) -> str:
+        """One uvicorn process serving ``app``; its URL once it listens."""
         port = free_port()
         argv = [
-            sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-            "--no-access-log", "--log-level", "warning",
+            sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        api = self.spawn("api", argv)
-        _wait_for_port(port, api.proc, api.log, 60)
-        self.api_url = f"http://127.0.0.1:{port}"
+        server = self.spawn(name, argv)
+        _wait_for_port(port, server.proc, server.log, 60)
+        return f"http://127.0.0.1:{port}"
+
+    def start_api(self) -> None:
+        self.api_url = self._uvicorn("api", ["api.main:create_app", "--factory"])
         answer = httpx.post(
             f"{self.api_url}/v1/auth/token",
             data={"username": USERNAME, "password": PASSWORD},
@@ -227,6 +233,19 @@ class Stack:
         )
         answer.raise_for_status()
         self.token = answer.json()["access_token"]
+        answer = httpx.post(
+            f"{self.api_url}/v1/api-keys",
+            json={"name": "bench", "expires_in_days": 1},
+            headers=self.headers,
+            timeout=30,
+        )
+        answer.raise_for_status()
+        self.api_key = answer.json()["key"]
+
+    def start_reference(self) -> str:
+        """The bare FastAPI app of ``tests/perf/reference_app.py``, served like the API."""
+        self.reference_url = self._uvicorn("reference", ["tests.perf.reference_app:app"])
+        return self.reference_url
 
     def start_worker(
         self, name: str, *, concurrency: int, queues: str = "training,inference,webhooks",
