@@ -56,12 +56,14 @@ def get_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
-async def session_opener() -> SessionOpener:
-    """For a route that needs the database only sometimes (a cache miss): a way
-    to open a short unit of work of its own, only then. ``DbSession`` would
-    cost two trips to the thread pool per request even when unused. Tests
-    override it to run in their transaction."""
-    return session_scope
+def open_sessions(request: Request) -> SessionOpener:
+    """How this app opens a short unit of work of its own: ``session_scope``, or
+    what a test put in ``app.state.session_opener`` to run in its transaction.
 
-
-Sessions = Annotated[SessionOpener, Depends(session_opener)]
+    For work that needs the database only sometimes (a credential or model
+    cache miss), where ``DbSession`` would cost two trips to the thread pool
+    on every request. A plain function rather than a dependency, which
+    FastAPI would resolve on every request for what only a miss uses.
+    """
+    opener: SessionOpener = getattr(request.app.state, "session_opener", session_scope)
+    return opener

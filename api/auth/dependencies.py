@@ -24,7 +24,7 @@ from api.auth import api_keys, service
 from api.auth.cache import CredentialCache, VerifiedTokens
 from api.auth.identity import SignedInUser
 from api.db.base import utcnow
-from api.dependencies import Sessions
+from api.dependencies import open_sessions
 from api.errors import Forbidden, NotAuthenticated
 
 AuthMethod = Literal["bearer", "api_key"]
@@ -63,7 +63,6 @@ def credential_caches(request: Request) -> CredentialCaches:
 
 async def current_user(
     request: Request,
-    sessions: Sessions,  # a miss reads in a transaction of its own, not the route's
     token: Annotated[str | None, Depends(_bearer)],
     key: Annotated[str | None, Depends(_api_key)],
 ) -> SignedInUser:
@@ -72,8 +71,8 @@ async def current_user(
     if token:
         user_id = caches.tokens.user_id(token)
 
-        def load_user() -> SignedInUser:
-            with sessions() as session:
+        def load_user() -> SignedInUser:  # a miss: in a transaction of its own
+            with open_sessions(request)() as session:
                 return service.signed_in_user(session, user_id)
 
         user, method = await caches.users.get(user_id, load_user), "bearer"
@@ -81,7 +80,7 @@ async def current_user(
         key_hash = api_keys.key_hash(key)
 
         def load_key() -> api_keys.KeyHolder:
-            with sessions() as session:
+            with open_sessions(request)() as session:
                 return api_keys.holder_of(session, key_hash)
 
         holder = await caches.keys.get(key_hash, load_key)

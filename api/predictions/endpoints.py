@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import AdminUser, CurrentUser
-from api.dependencies import DbSession, Sessions
+from api.dependencies import DbSession, open_sessions
 from api.predictions import service
 from api.predictions.schemas import (
     PingResponse,
@@ -20,16 +20,6 @@ from api.predictions.schemas import (
 )
 
 router = APIRouter(tags=["predictions"])
-
-
-async def _raw_body(request: Request) -> bytes:
-    # The body is validated by pydantic-core straight from bytes (see schemas),
-    # which is faster than FastAPI's parse-then-validate and lets a bad instance
-    # be reported as "instances[3].net_area" rather than a generic location.
-    return await request.body()
-
-
-RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
 def _request_schema() -> dict[str, Any]:
@@ -74,13 +64,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         }
     },
 )
-async def predict(
-    request: Request, user: CurrentUser, body: RawBody, sessions: Sessions
-) -> Response:
+async def predict(request: Request, user: CurrentUser) -> Response:
     """Value 1 to 1000 properties with the model `model` names: "production"
     (the default), another alias, or a version number. The answer names the
     version used. `type` must be casa or departamento; a sector the model never
     saw is valued with the training average for sectors."""
+    # The body is validated by pydantic-core straight from bytes (see schemas),
+    # which is faster than FastAPI's parse-then-validate and lets a bad instance
+    # be reported as "instances[3].net_area" rather than a generic location.
+    body = await request.body()
     request_id = getattr(request.state, "request_id", "") or ""
     # A small body whose model is loaded is answered right here, in microseconds;
     # anything that may block (a load, a query, a large body) goes to a pool thread.
@@ -91,7 +83,7 @@ async def predict(
     )
     if answer is None:
         answer = await run_in_threadpool(
-            service.predict, sessions, body, user_id=user.id, request_id=request_id
+            service.predict, open_sessions(request), body, user_id=user.id, request_id=request_id
         )
     return Response(answer, media_type="application/json")
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.config import get_settings
 from api.db.session import session_scope
-from api.dependencies import get_session, session_opener
+from api.dependencies import get_session
 from api.ml import artifact as artifacts
 from api.ml.synth import generate
 from api.ml.training import train
@@ -103,7 +103,7 @@ def build_app(session: Session) -> FastAPI:
             yield current
 
     app.dependency_overrides[get_session] = _session
-    app.dependency_overrides[session_opener] = lambda: lambda: session_scope(session)
+    app.state.session_opener = lambda: session_scope(session)
     return app
 
 

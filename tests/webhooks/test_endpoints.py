@@ -16,7 +16,7 @@ from api.db.session import session_scope
 from api.db.tables.job import Job
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookAttempt
-from api.dependencies import get_session, session_opener
+from api.dependencies import get_session
 from api.main import create_app
 from api.webhooks import service
 from api.webhooks.endpoints import router as webhooks_router
@@ -44,7 +44,7 @@ def api(db_session: Session) -> Iterator[TestClient]:
             yield session
 
     app.dependency_overrides[get_session] = _session
-    app.dependency_overrides[session_opener] = lambda: lambda: session_scope(db_session)
+    app.state.session_opener = lambda: session_scope(db_session)
     with TestClient(app) as test_client:
         yield test_client
 
