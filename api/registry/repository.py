@@ -37,6 +37,12 @@ def get_alias(session: Session, name: str, *, for_update: bool = False) -> Model
     return session.scalars(stmt).first()
 
 
+def version_of_alias(session: Session, name: str) -> ModelVersion | None:
+    """The version an alias points at, in one query (None when there is no such alias)."""
+    stmt = select(ModelVersion).join(ModelAlias, ModelAlias.version == ModelVersion.version)
+    return session.scalars(stmt.where(ModelAlias.name == name)).first()
+
+
 def all_aliases(session: Session) -> dict[str, int]:
     return {a.name: a.version for a in session.scalars(select(ModelAlias))}
 

@@ -44,12 +44,13 @@ def resolve(session: Session, model: str | int | None) -> ModelVersion:
         model = PRODUCTION
     if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
         return get(session, int(model))
-    alias = repository.get_alias(session, check_alias_name(model))
-    if alias is None:
+    # An alias's version exists (a foreign key), so no row means no alias.
+    version = repository.version_of_alias(session, check_alias_name(model))
+    if version is None:
         if model == PRODUCTION:
             raise Conflict("no model is in production yet: train one first", code="no_model")
         raise NotFound(f"no alias {model!r}", code="alias_not_found")
-    return get(session, alias.version)
+    return version
 
 
 def move_alias(
