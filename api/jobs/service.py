@@ -88,23 +88,30 @@ def create(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
-    try:
-        with session.begin_nested():
-            repository.add(session, job)
-    except IntegrityError:
-        # A concurrent submit with the same key won the race: answer with its job.
-        earlier = replay(session, owner, idempotency_key, kind, fingerprint)
-        if earlier is None:
-            raise
-        return earlier, False
-    enqueue(session, job)
+    if idempotency_key is None:
+        repository.add(session, job)  # nothing unique to collide with: no savepoint
+    else:
+        try:
+            with session.begin_nested():
+                repository.add(session, job)
+        except IntegrityError:
+            # A concurrent submit with the same key won the race: answer with its job.
+            earlier = replay(session, owner, idempotency_key, kind, fingerprint)
+            if earlier is None:
+                raise
+            return earlier, False
+    _defer_task(session, job)  # enqueued_at is the insert's own time
     return job, True
 
 
 def enqueue(session: Session, job: Job) -> None:
-    """Send the job's task after commit; ``enqueued_at`` records the last send."""
-    task, queue_name = _TASKS[job.kind]
+    """Send the job's task (again) after commit; ``enqueued_at`` records the last send."""
     job.enqueued_at = utcnow()
+    _defer_task(session, job)
+
+
+def _defer_task(session: Session, job: Job) -> None:
+    task, queue_name = _TASKS[job.kind]
     queue.defer_send(session, task, [str(job.id)], queue_name)
 
 
