@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated
 
+import anyio.to_thread
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
-from api.db.session import SessionOpener, session_scope
+from api.db.session import SessionOpener, has_pending_work, session_scope
 from api.logging import get_logger
 
 log = get_logger("api.dependencies")
@@ -41,16 +43,50 @@ def request_unit_of_work(request: Request, session: Session | None = None) -> It
         yield current
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request, finished before the answer leaves.
 
     ``scope="function"`` below makes FastAPI run the code after ``yield`` (commit,
     then hand deferred tasks to the broker) before the response is sent, so a
     client never holds the id of a job that is not yet committed. With the
     default scope that code runs after the response has been sent.
+
+    Opening the unit of work does no I/O (the connection is taken on first
+    use), so it happens on the event loop; finishing it (commit, sends) runs
+    in a pool thread, and only when the session was used. A sync dependency
+    would cost a trip to the pool for each of the two.
     """
-    with request_unit_of_work(request) as session:
+    unit = request_unit_of_work(request)
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        if not await _finish(unit, exc):
+            raise
+    else:
+        if has_pending_work(session):
+            await _finish(unit, None)
+        else:
+            unit.__exit__(None, None, None)  # nothing to commit or send: no I/O
+
+
+async def _finish(unit: AbstractContextManager[Session], exc: BaseException | None) -> bool:
+    """``unit.__exit__`` in a thread, as FastAPI finishes a sync dependency: shielded
+    from cancellation (a client that left must not leak the connection) and with
+    its own limiter (a full pool must not keep the session from releasing its
+    connection)."""
+    suppressed = False
+    with CancelScope(shield=True):
+        suppressed = bool(
+            await anyio.to_thread.run_sync(
+                unit.__exit__,
+                None if exc is None else type(exc),
+                exc,
+                None if exc is None else exc.__traceback__,
+                limiter=CapacityLimiter(1),
+            )
+        )
+    return suppressed
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

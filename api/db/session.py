@@ -44,6 +44,11 @@ def run_deferred(session: Session, on_error: SendErrorHandler | None = None) -> 
             on_error(exc)
 
 
+def has_pending_work(session: Session) -> bool:
+    """Whether finishing ``session`` can do I/O: a transaction to end or tasks to send."""
+    return session.in_transaction() or bool(session.info.get(_DEFERRED))
+
+
 def discard_deferred(session: Session) -> None:
     session.info.pop(_DEFERRED, None)
 
