@@ -112,6 +112,6 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
         request=request,
         inputs=inputs,
         idempotency_key=key,
-        model_version=version.version,
+        model_version=version,
     )
     return job

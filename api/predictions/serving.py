@@ -122,7 +122,7 @@ class Serving:
         known = self._known_version(model)
         if known is not None:
             return known
-        return registry.resolve(session, model or registry.PRODUCTION).version  # 409, 404, 422
+        return registry.resolve(session, model or registry.PRODUCTION)  # 409, 404, 422
 
     def _known_version(self, model: str | int) -> int | None:
         """The version ``model`` names when no query is needed to tell, else None."""

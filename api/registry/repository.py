@@ -37,10 +37,14 @@ def get_alias(session: Session, name: str, *, for_update: bool = False) -> Model
     return session.scalars(stmt).first()
 
 
-def version_of_alias(session: Session, name: str) -> ModelVersion | None:
-    """The version an alias points at, in one query (None when there is no such alias)."""
-    stmt = select(ModelVersion).join(ModelAlias, ModelAlias.version == ModelVersion.version)
-    return session.scalars(stmt.where(ModelAlias.name == name)).first()
+def version_exists(session: Session, number: int) -> bool:
+    stmt = select(ModelVersion.version).where(ModelVersion.version == number)
+    return session.scalar(stmt) is not None
+
+
+def alias_version(session: Session, name: str) -> int | None:
+    """The version number an alias points at (None when there is no such alias)."""
+    return session.scalar(select(ModelAlias.version).where(ModelAlias.name == name))
 
 
 def all_aliases(session: Session) -> dict[str, int]:

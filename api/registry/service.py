@@ -38,14 +38,19 @@ def get(session: Session, number: int) -> ModelVersion:
     return version
 
 
-def resolve(session: Session, model: str | int | None) -> ModelVersion:
-    """A version from a number, a numeric string or an alias (default production)."""
+def resolve(session: Session, model: str | int | None) -> int:
+    """The version number a number, a numeric string or an alias (default
+    production) names, checked to exist, in one query that reads no JSON."""
     if model is None or model == "":
         model = PRODUCTION
     if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
-        return get(session, int(model))
+        number = int(model)
+        # Past the column's range no version can exist (and the query itself would fail).
+        if not (1 <= number <= MAX_INT_ID and repository.version_exists(session, number)):
+            raise NotFound(f"no model version {number}", code="model_not_found")
+        return number
     # An alias's version exists (a foreign key), so no row means no alias.
-    version = repository.version_of_alias(session, check_alias_name(model))
+    version = repository.alias_version(session, check_alias_name(model))
     if version is None:
         if model == PRODUCTION:
             raise Conflict("no model is in production yet: train one first", code="no_model")

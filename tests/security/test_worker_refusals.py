@@ -106,6 +106,6 @@ def test_the_worker_refuses_jobs_that_reach_beyond_their_owner_and_changes_nothi
     assert sha256_of(model.artifact_uri) == artifact_before
     with session_scope() as session:
         assert aliases(session) == aliases_before
-        assert registry.resolve(session, "production").version == model.version
+        assert registry.resolve(session, "production") == model.version
     served_after = client.post("/v1/predictions", json={"instances": [HOME]}, headers=b_headers)
     assert served_after.json() == served_before.json()
