@@ -1,0 +1,137 @@
+"""The per-process credential cache: one lookup per key per lifetime, never stale past it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session
+
+from api.auth.cache import CredentialCache, VerifiedTokens
+from api.auth.errors import InvalidToken, TokenExpired
+from api.auth.tokens import issue_access_token
+from api.config import get_settings
+from tests.fixtures.db import MakeUser
+
+
+def test_concurrent_misses_for_one_key_share_one_lookup() -> None:
+    cache: CredentialCache[str] = CredentialCache(ttl=5)
+    loads: list[int] = []
+    release = threading.Event()
+
+    def load() -> str:
+        loads.append(1)
+        release.wait(5)
+        return "alice"
+
+    async def scenario() -> list[str]:
+        waiting = [asyncio.ensure_future(cache.get("key", load)) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(*waiting)
+
+    assert asyncio.run(scenario()) == ["alice"] * 10
+    assert len(loads) == 1
+
+
+def test_an_entry_is_looked_up_again_once_its_lifetime_has_passed() -> None:
+    cache: CredentialCache[int] = CredentialCache(ttl=0.2)
+    loads: list[int] = []
+
+    def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    async def scenario() -> list[int]:
+        first = await cache.get("key", load)
+        cached = await cache.get("key", load)
+        await asyncio.sleep(0.25)
+        return [first, cached, await cache.get("key", load)]
+
+    assert asyncio.run(scenario()) == [1, 1, 2]
+
+
+def test_the_lifetime_counts_from_the_start_of_the_lookup() -> None:
+    # A slow lookup may have read the database before a change committed; its
+    # answer must not be kept for a whole lifetime after it returned.
+    cache: CredentialCache[str] = CredentialCache(ttl=0.3)
+
+    def slow() -> str:
+        time.sleep(0.2)
+        return "before the change"
+
+    async def scenario() -> str:
+        await cache.get("key", slow)
+        await asyncio.sleep(0.15)  # 0.35 s after the lookup started
+        return await cache.get("key", lambda: "after the change")
+
+    assert asyncio.run(scenario()) == "after the change"
+
+
+def test_a_refusal_is_not_cached_and_reaches_every_waiter() -> None:
+    cache: CredentialCache[str] = CredentialCache(ttl=5)
+    calls: list[int] = []
+
+    def refuse() -> str:
+        calls.append(1)
+        time.sleep(0.05)
+        raise InvalidToken("the API key was revoked")
+
+    async def scenario() -> list[BaseException | str]:
+        answers = await asyncio.gather(
+            *(cache.get("key", refuse) for _ in range(5)), return_exceptions=True
+        )
+        again = await asyncio.gather(cache.get("key", refuse), return_exceptions=True)
+        return [*answers, *again]
+
+    answers = asyncio.run(scenario())
+    assert all(isinstance(a, InvalidToken) for a in answers)
+    assert len(calls) == 2  # one shared lookup, then a fresh one: nothing was cached
+
+
+def test_a_remembered_access_token_still_expires() -> None:
+    lifetime = timedelta(minutes=get_settings().access_token_minutes)
+    almost_expired = issue_access_token(
+        7, "member", now=datetime.now(UTC) - lifetime + timedelta(seconds=1.5)
+    ).token
+    tokens = VerifiedTokens()
+    assert tokens.user_id(almost_expired) == 7
+    time.sleep(2.1)
+    with pytest.raises(TokenExpired):
+        tokens.user_id(almost_expired)
+
+
+@pytest.fixture
+def statements(db_session: Session) -> Iterator[list[str]]:
+    """Every SQL statement run on the test's connection while the test runs."""
+    seen: list[str] = []
+    connection = db_session.connection()
+
+    def record(conn: Connection, cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+
+
+def test_a_known_caller_costs_no_database_query(
+    client: TestClient, make_user: MakeUser, statements: list[str]
+) -> None:
+    user = make_user()[0]
+    token = {"Authorization": f"Bearer {issue_access_token(user.id, user.role).token}"}
+    assert client.get("/v1/ping", headers=token).status_code == 200
+    looked_up = len(statements)
+    assert looked_up >= 1  # the first request reads the user
+
+    for _ in range(20):
+        assert client.get("/v1/ping", headers=token).status_code == 200
+    assert len(statements) == looked_up, statements[looked_up:]
