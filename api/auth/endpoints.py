@@ -115,6 +115,6 @@ def revoke_api_key(
     session: DbSession,
     client: ClientAddress,
 ) -> Response:
-    """Revoke one of your API keys; it stops working at once."""
+    """Revoke one of your API keys; within a second it stops working on every API process."""
     api_keys.revoke(session, user, key_id, client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
