@@ -45,9 +45,6 @@ class CredentialCache(Generic[V]):
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._loading: dict[Hashable, asyncio.Future[V]] = {}
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     async def get(self, key: Hashable, load: Callable[[], V]) -> V:
         """The cached value of ``key``, or ``load()`` run in the thread pool."""
         while True:
@@ -95,13 +92,6 @@ class CredentialCache(Generic[V]):
         # Still full of live entries (an unusual number of active credentials):
         # start over rather than grow without bound; it costs one lookup each.
         self._entries = live if len(live) < self.max_entries else {}
-
-    def forget(self, key: Hashable) -> None:
-        """Drop ``key`` now (this process changed what it resolves to)."""
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 class VerifiedTokens:
