@@ -58,12 +58,13 @@ def _by_kind(measured: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def run(stack: Stack, results: Results, models: dict[str, Model], *, quick: bool) -> None:
     duration, repeats = (4.0, 3) if quick else (8.0, 3)
     body = {"instances": [_instance()]}
-    urls = {"api": stack.api_url, "reference": stack.reference_url or stack.start_reference()}
     with stack.client() as client:  # the answer must be right before it is timed
         answer = client.post("/v1/predictions", json=body)
         answer.raise_for_status()
         by_key = client.post("/v1/predictions", json=body, headers={"X-API-Key": stack.api_key})
         by_key.raise_for_status()
+    reference = stack.start_reference()
+    urls = {"api": stack.api_url, "reference": stack.reference_url}
     runs = []
     for i in range(repeats):  # interleaved, so noise from other tenants hits every kind alike
         for kind, (server, method, path, auth, with_body) in _RUNS.items():
@@ -71,7 +72,10 @@ def run(stack: Stack, results: Results, models: dict[str, Model], *, quick: bool
                 {"name": f"{kind}-{i}", "url": urls[server], "method": method, "path": path,
                  "auth": auth, "body": body if with_body else None, "duration": duration}
             )  # fmt: skip
-    measured = measure(stack, CONCURRENCY, runs)
+    try:
+        measured = measure(stack, CONCURRENCY, runs)
+    finally:
+        stack.stop(reference)
     kinds = _by_kind(measured)
     rps = {kind: [r["rps"] for r in kinds[kind]] for kind in _RUNS}
 

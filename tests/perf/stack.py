@@ -213,8 +213,8 @@ class Stack:
 
     # ------------------------------------------------------------------ services
 
-    def _uvicorn(self, name: str, app: list[str]) -> str:
-        """One uvicorn process serving ``app``; its URL once it listens."""
+    def _uvicorn(self, name: str, app: list[str]) -> tuple[Service, str]:
+        """One uvicorn process serving ``app``, and its URL, once it listens."""
         port = free_port()
         argv = [
             sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port),
@@ -222,10 +222,10 @@ class Stack:
         ]  # fmt: skip
         server = self.spawn(name, argv)
         _wait_for_port(port, server.proc, server.log, 60)
-        return f"http://127.0.0.1:{port}"
+        return server, f"http://127.0.0.1:{port}"
 
     def start_api(self) -> None:
-        self.api_url = self._uvicorn("api", ["api.main:create_app", "--factory"])
+        _, self.api_url = self._uvicorn("api", ["api.main:create_app", "--factory"])
         answer = httpx.post(
             f"{self.api_url}/v1/auth/token",
             data={"username": USERNAME, "password": PASSWORD},
@@ -242,10 +242,11 @@ class Stack:
         answer.raise_for_status()
         self.api_key = answer.json()["key"]
 
-    def start_reference(self) -> str:
-        """The bare FastAPI app of ``tests/perf/reference_app.py``, served like the API."""
-        self.reference_url = self._uvicorn("reference", ["tests.perf.reference_app:app"])
-        return self.reference_url
+    def start_reference(self) -> Service:
+        """The bare FastAPI app of ``tests/perf/reference_app.py``, served like the API
+        (its URL in ``reference_url``)."""
+        server, self.reference_url = self._uvicorn("reference", ["tests.perf.reference_app:app"])
+        return server
 
     def start_worker(
         self, name: str, *, concurrency: int, queues: str = "training,inference,webhooks",
