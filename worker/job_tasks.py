@@ -1,4 +1,4 @@
-"""Task entry points: thin wrappers that call into ``api``.
+"""Job task entry points: thin wrappers that call into ``api``.
 
 Names come from ``api.queue`` so the producer and the worker cannot drift apart.
 """
