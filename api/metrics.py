@@ -90,7 +90,7 @@ class JobsCollector(Collector):
     @staticmethod
     def _jobs(jobs: GaugeMetricFamily, duration: GaugeMetricFamily) -> None:
         from api.db.session import session_scope
-        from api.db.tables.job import Job
+        from api.db.tables.job import Job, JobKind
 
         with session_scope() as session:
             stmt = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
@@ -99,7 +99,7 @@ class JobsCollector(Collector):
             finished = select(Job.kind, Job.started_at, Job.finished_at).where(
                 Job.finished_at.is_not(None), Job.started_at.is_not(None)
             )
-            totals: dict[str, list[float]] = {}
+            totals: dict[JobKind, list[float]] = {}
             for kind, started, ended in session.execute(finished.limit(10_000)):
                 if started is not None and ended is not None:
                     totals.setdefault(kind, []).append((ended - started).total_seconds())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.auth.dependencies import CurrentUser
+from api.db.tables.job import JobKind, JobStatus
 from api.dependencies import DbSession
 from api.jobs import service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
@@ -73,11 +74,8 @@ def submit_batch_inference(
 def list_jobs(
     session: DbSession,
     user: CurrentUser,
-    kind: Literal["training", "batch_inference"] | None = None,
-    status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-        Query(alias="status"),
-    ] = None,
+    kind: JobKind | None = None,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> JobPage:

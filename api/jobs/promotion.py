@@ -20,6 +20,7 @@ from api.logging import get_logger
 from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
 from api.ml.training import TrainResult, holdout_frame
+from api.ownership import Promote
 from api.registry import artifacts as stored
 from api.registry import repository
 from api.registry import service as registry
@@ -29,7 +30,7 @@ log = get_logger("api.jobs.promotion")
 
 @dataclass(frozen=True)
 class Decision:
-    mode: str
+    mode: Promote
     promoted: bool = False
     reason: str = ""
     compared_with: int | None = None
@@ -44,10 +45,10 @@ def _rmse_of(artifact_uri: str, frame: pd.DataFrame) -> float | None:
 
 
 def decide_promotion(
-    mode: str, result: TrainResult, train: LoadedCsv, test: LoadedCsv | None
+    mode: Promote, result: TrainResult, train: LoadedCsv, test: LoadedCsv | None
 ) -> Decision:
     """Everything that can be decided before the final transaction."""
-    if mode != "if_better":
+    if mode is not Promote.IF_BETTER:
         return Decision(mode)
     with session_scope() as session:
         current = repository.get_alias(session, registry.PRODUCTION)
@@ -69,9 +70,9 @@ def decide_promotion(
 def apply_promotion(session: Session, decision: Decision, new_version: int, actor: int) -> Decision:
     """Move ``production`` if the rules say so; returns the decision with its reason."""
     current = repository.get_alias(session, registry.PRODUCTION, for_update=True)
-    if decision.mode == "never":
+    if decision.mode is Promote.NEVER:
         return _kept(decision, "promote=never")
-    if decision.mode == "always":
+    if decision.mode is Promote.ALWAYS:
         return _promote(session, decision, new_version, actor, "promote=always")
     if current is None:
         return _promote(session, decision, new_version, actor, "first model: nothing in production")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.errors import TasadorError
 from api.jobs import repository, service, state
 from api.jobs.heartbeat import Heartbeat
@@ -74,7 +74,7 @@ class JobContext:
 
     job_id: uuid.UUID
     attempt: int
-    kind: str
+    kind: JobKind
     owner_id: int
     request: dict[str, Any]
     inputs: dict[str, Any]
@@ -114,7 +114,7 @@ def claim(job_id: uuid.UUID) -> JobContext | None:
             return None
         if state.is_terminal(job.status):
             return None
-        if job.attempts >= settings.job_max_attempts and job.status == state.RUNNING:
+        if job.attempts >= settings.job_max_attempts and job.status == JobStatus.RUNNING:
             return None  # the reaper fails it as worker_lost
         if not repository.claim(session, job_id, now=now, stale_before=stale):
             return None  # another delivery of this task owns the run
@@ -162,7 +162,7 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
     try:
         if finalize is not None:
             try:
-                outcome = _record(ctx, state.SUCCEEDED, finalize, None)
+                outcome = _record(ctx, JobStatus.SUCCEEDED, finalize, None)
             except TasadorError as exc:
                 error = _error_of(exc)
             except Exception as exc:
@@ -171,7 +171,7 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
         elif error is None:
             outcome = _stopped(ctx)
         if error is not None:
-            outcome = _record(ctx, state.FAILED, None, error)
+            outcome = _record(ctx, JobStatus.FAILED, None, error)
     finally:
         ctx.outputs.discard()
     if outcome is Outcome.SUPERSEDED:
@@ -201,9 +201,9 @@ def _lost(job: Job | None, ctx: JobContext) -> Outcome | None:
     """Why this attempt may no longer record anything, or None while it owns the job."""
     if job is None or job.attempts != ctx.attempt:
         return Outcome.SUPERSEDED
-    if job.status == state.CANCELLED:
+    if job.status == JobStatus.CANCELLED:
         return Outcome.CANCELLED
-    if job.status != state.RUNNING:
+    if job.status != JobStatus.RUNNING:
         return Outcome.SUPERSEDED  # e.g. failed as worker_lost while this attempt was paused
     return None
 
@@ -214,7 +214,7 @@ def _stopped(ctx: JobContext) -> Outcome:
     if lost is not None:
         return lost
     error = {"code": "internal_error", "message": "the run stopped without being cancelled"}
-    return _record(ctx, state.FAILED, None, error)
+    return _record(ctx, JobStatus.FAILED, None, error)
 
 
 def _error_of(exc: TasadorError) -> Error:
@@ -222,7 +222,7 @@ def _error_of(exc: TasadorError) -> Error:
 
 
 def _record(
-    ctx: JobContext, status: str, finalize: Finalizer | None, error: Error | None
+    ctx: JobContext, status: JobStatus, finalize: Finalizer | None, error: Error | None
 ) -> Outcome:
     """End the job as ``status`` if this attempt still owns it; publish on success.
 
@@ -240,13 +240,13 @@ def _record(
             assert job is not None
             result = finalize(session) if finalize is not None else None
             service.finish(session, job, status, result=result, error=error)
-            if status == state.SUCCEEDED:
+            if status == JobStatus.SUCCEEDED:
                 ctx.outputs.publish()
     except BaseException:
         if ctx.outputs.published and not _recorded(ctx):
             ctx.outputs.unpublish()
         raise
-    return Outcome.SUCCEEDED if status == state.SUCCEEDED else Outcome.FAILED
+    return Outcome.SUCCEEDED if status == JobStatus.SUCCEEDED else Outcome.FAILED
 
 
 def _recorded(ctx: JobContext) -> bool:
@@ -254,7 +254,11 @@ def _recorded(ctx: JobContext) -> bool:
     try:
         with session_scope() as session:
             job = repository.get(session, ctx.job_id)
-            return job is not None and job.status == state.SUCCEEDED and job.attempts == ctx.attempt
+            return (
+                job is not None
+                and job.status == JobStatus.SUCCEEDED
+                and job.attempts == ctx.attempt
+            )
     except Exception:
         # Cannot tell: keep the copies. If unrecorded, the next attempt replaces them.
         log.exception("job_result_unknown")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
 
 
@@ -50,8 +50,8 @@ class JobOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    kind: Literal["training", "batch_inference"]
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    kind: JobKind
+    status: JobStatus
     progress: float
     attempts: int
     created_at: datetime

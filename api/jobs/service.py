@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api import queue
 from api.db.base import utcnow
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import repository, state
@@ -23,18 +23,18 @@ from api.jobs.hooks import on_terminal
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 _TASKS = {
-    state.KIND_TRAINING: (queue.TASK_RUN_TRAINING, queue.QUEUE_TRAINING),
-    state.KIND_BATCH: (queue.TASK_RUN_BATCH_INFERENCE, queue.QUEUE_INFERENCE),
+    JobKind.TRAINING: (queue.TASK_RUN_TRAINING, queue.QUEUE_TRAINING),
+    JobKind.BATCH_INFERENCE: (queue.TASK_RUN_BATCH_INFERENCE, queue.QUEUE_INFERENCE),
 }
 
 
-def request_fingerprint(kind: str, request: dict[str, Any]) -> str:
+def request_fingerprint(kind: JobKind, request: dict[str, Any]) -> str:
     canonical = json.dumps({"kind": kind, "request": request}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def replay(
-    session: Session, owner: User, key: str | None, kind: str, fingerprint: str
+    session: Session, owner: User, key: str | None, kind: JobKind, fingerprint: str
 ) -> Job | None:
     """The job an earlier submit with this key created, if it may be answered again."""
     if key is None:
@@ -55,7 +55,7 @@ def replay(
 
 
 def replay_for(
-    session: Session, owner: User, key: str | None, kind: str, request: dict[str, Any]
+    session: Session, owner: User, key: str | None, kind: JobKind, request: dict[str, Any]
 ) -> Job | None:
     """The job to answer again for a repeated submit, checked before anything else
     so a retry gets its first answer even if the world changed since."""
@@ -66,7 +66,7 @@ def create(
     session: Session,
     owner: User,
     *,
-    kind: str,
+    kind: JobKind,
     request: dict[str, Any],
     inputs: dict[str, Any],
     idempotency_key: str | None,
@@ -80,7 +80,7 @@ def create(
     job = Job(
         owner_id=owner.id,
         kind=kind,
-        status=state.QUEUED,
+        status=JobStatus.QUEUED,
         request=request,
         inputs=inputs,
         model_version=model_version,
@@ -108,7 +108,7 @@ def enqueue(session: Session, job: Job) -> None:
     queue.defer_send(session, task, [str(job.id)], queue_name)
 
 
-def queue_of(kind: str) -> str:
+def queue_of(kind: JobKind) -> str:
     """The broker queue that carries jobs of ``kind``."""
     return _TASKS[kind][1]
 
@@ -139,8 +139,8 @@ def list_page(
     session: Session,
     user: User,
     *,
-    kind: str | None,
-    status: str | None,
+    kind: JobKind | None,
+    status: JobStatus | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Job], str | None]:
@@ -161,14 +161,14 @@ def cancel(session: Session, user: User, job_id: uuid.UUID) -> Job:
     session.refresh(job, with_for_update=True)
     if state.is_terminal(job.status):
         raise Conflict(f"job {job.id} already ended as {job.status}", code="job_finished")
-    finish(session, job, state.CANCELLED)
+    finish(session, job, JobStatus.CANCELLED)
     return job
 
 
 def finish(
     session: Session,
     job: Job,
-    status: str,
+    status: JobStatus,
     *,
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
@@ -179,7 +179,7 @@ def finish(
     job.result = result
     job.error = error
     job.finished_at = utcnow()
-    if status == state.SUCCEEDED:
+    if status == JobStatus.SUCCEEDED:
         job.progress = 1.0
     session.flush()
     on_terminal(session, job)

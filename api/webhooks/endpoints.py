@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.auth.dependencies import CurrentUser
-from api.db.tables.webhook_delivery import PENDING
+from api.db.tables.webhook_delivery import DeliveryStatus
 from api.dependencies import DbSession
 from api.webhooks import service
 from api.webhooks.schemas import AttemptOut, DeliveryList, DeliveryOut, SecretOut
@@ -40,7 +40,7 @@ def _out(item: service.DeliveryHistory) -> DeliveryOut:
         url=d.url,
         status=d.status,
         created_at=d.created_at,
-        next_attempt_at=d.next_attempt_at if d.status == PENDING else None,
+        next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
         attempts=[AttemptOut.model_validate(a) for a in item.attempts],
     )
 

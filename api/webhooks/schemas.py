@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.db.tables.webhook_delivery import DeliveryStatus
 
 
 class SecretOut(BaseModel):
@@ -34,7 +35,7 @@ class DeliveryOut(BaseModel):
     id: str = Field(description="the webhook-id header; the same on every retry")
     event: str
     url: str
-    status: Literal["pending", "delivered", "failed", "abandoned"]
+    status: DeliveryStatus
     created_at: datetime
     next_attempt_at: datetime | None = Field(description="when the next retry is due, if pending")
     attempts: list[AttemptOut]

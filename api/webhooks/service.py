@@ -14,7 +14,7 @@ from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job
 from api.db.tables.user import User
-from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.db.tables.webhook_secret import WebhookSecret
 from api.errors import Conflict
 from api.jobs import service as jobs
@@ -58,7 +58,7 @@ def schedule_final_event(session: Session, job: Job) -> WebhookDelivery:
                 mode="json"
             ),
         },
-        status=PENDING,
+        status=DeliveryStatus.PENDING,
         attempts=0,
         attempt_limit=get_settings().webhook_max_attempts,
         next_attempt_at=now,
@@ -144,9 +144,9 @@ def redeliver(session: Session, user: User, job_id: uuid.UUID) -> WebhookDeliver
     session.refresh(delivery, with_for_update=True)
     now = utcnow()
     # A delivery still retrying keeps its remaining budget; an ended one gets one more.
-    budget = delivery.attempt_limit if delivery.status == PENDING else 0
+    budget = delivery.attempt_limit if delivery.status == DeliveryStatus.PENDING else 0
     delivery.attempt_limit = max(budget, delivery.attempts + 1)
-    delivery.status = PENDING
+    delivery.status = DeliveryStatus.PENDING
     delivery.finished_at = None
     delivery.next_attempt_at = now
     delivery.dispatched_at = now

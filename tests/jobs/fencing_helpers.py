@@ -16,10 +16,10 @@ from sqlalchemy import func, select, update
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobStatus
 from api.db.tables.model_version import ModelVersion
 from api.db.tables.user import User
-from api.jobs import service, state
+from api.jobs import service
 from api.jobs.runner import JobContext, claim
 
 
@@ -71,4 +71,4 @@ def model_versions() -> int:
 
 
 def is_running(job_id: uuid.UUID) -> bool:
-    return job_row(job_id).status == state.RUNNING
+    return job_row(job_id).status == JobStatus.RUNNING

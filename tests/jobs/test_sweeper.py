@@ -18,7 +18,7 @@ import pytest
 
 from api.config import get_settings
 from api.db.base import utcnow
-from api.jobs import state
+from api.db.tables.job import JobKind
 from api.jobs.outputs import staging_uri
 from api.jobs.sweeper import sweep_leftovers
 from api.storage import LocalStore, get_store, reset_store
@@ -50,7 +50,7 @@ def backend(
 
 def running_job_on_attempt_two() -> uuid.UUID:
     """A job whose attempt 1 died and whose attempt 2 is running now."""
-    job_id = submit(committed_user(), state.KIND_TRAINING, {"train_data": "s3://tasador/x.csv"})
+    job_id = submit(committed_user(), JobKind.TRAINING, {"train_data": "s3://tasador/x.csv"})
     claimed(job_id)
     silence(job_id)
     claimed(job_id)

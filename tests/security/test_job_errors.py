@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from api.auth.passwords import hash_password
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
-from api.jobs import state
 from api.jobs.runner import Finalizer, JobContext, run_job
 from api.logging import configure_logging
 
@@ -47,7 +46,7 @@ def test_a_crashed_job_tells_its_owner_what_to_do_and_logs_the_exception(
         owner = User(username=f"u-{uuid.uuid4().hex[:8]}", password_hash=hash_password("x" * 12))
         session.add(owner)
         session.flush()
-        job = Job(owner_id=owner.id, kind=state.KIND_TRAINING, request={}, inputs={})
+        job = Job(owner_id=owner.id, kind=JobKind.TRAINING, request={}, inputs={})
         session.add(job)
         session.flush()
         job_id = job.id
@@ -57,7 +56,7 @@ def test_a_crashed_job_tells_its_owner_what_to_do_and_logs_the_exception(
     with session_scope() as session:
         ended = session.get(Job, job_id)
         assert ended is not None
-        assert ended.status == state.FAILED
+        assert ended.status == JobStatus.FAILED
         error = ended.error or {}
     assert error["code"] == "internal_error"
     message = error["message"]

@@ -16,7 +16,7 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import Job
 from api.db.tables.user import User
-from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.jobs import service as jobs
 from api.webhooks import repository
 from api.webhooks.delivery import deliver
@@ -69,7 +69,7 @@ def drive(delivery_id: str, rounds: int = 20) -> str:
     status = "not_due"
     for _ in range(rounds):
         status = deliver(delivery_id)
-        if status not in (PENDING, "not_due"):
+        if status not in (DeliveryStatus.PENDING, "not_due"):
             return status
         due: datetime = delivery_of_id(delivery_id).next_attempt_at
         time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.01)
