@@ -1,4 +1,5 @@
-"""Business rules for jobs: submit, read, list, cancel, finish. Never commits."""
+"""Business rules for jobs: submit, read, list, cancel, finish, and the webhook a job's end
+sends. Never commits."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from api import queue
 from api.db.base import utcnow
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
+from api.db.tables.webhook_delivery import WebhookDelivery
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import repository, state
-from api.jobs.hooks import on_terminal
+from api.jobs.schemas import JobOut
+from api.ownership import load_principal
+from api.webhooks import service as webhooks_service
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -173,7 +177,11 @@ def finish(
     result: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
 ) -> None:
-    """Move a job to a terminal state and schedule what follows (webhooks)."""
+    """Move a job to a terminal state and schedule what follows (webhooks).
+
+    The one call site of every end (success, failure, cancellation, the
+    reaper), so follow-up work is never forgotten on one of the paths.
+    """
     state.check_transition(job.status, status)
     job.status = status
     job.result = result
@@ -182,4 +190,26 @@ def finish(
     if status == JobStatus.SUCCEEDED:
         job.progress = 1.0
     session.flush()
-    on_terminal(session, job)
+    if job.callback_url:
+        webhooks_service.schedule_final_event(session, job, owner_snapshot(session, job))
+
+
+def owner_snapshot(session: Session, job: Job) -> dict[str, Any]:
+    """The job as its owner sees it polling (locations hidden from them stay hidden),
+    as JSON: the data of its webhook."""
+    return JobOut.seen_by(job, load_principal(session, job.owner_id)).model_dump(mode="json")
+
+
+def redeliver_final_event(session: Session, job: Job) -> WebhookDelivery:
+    """Send the final event of a job the caller may see once more.
+
+    ``409 job_not_finished`` while the job runs, ``409 no_callback_url`` when it
+    has no callback.
+    """
+    if not state.is_terminal(job.status):
+        raise Conflict(
+            f"job {job.id} has not ended yet; nothing to redeliver", code="job_not_finished"
+        )
+    if not job.callback_url:
+        raise Conflict(f"job {job.id} has no callback_url", code="no_callback_url")
+    return webhooks_service.redeliver(session, job, owner_snapshot(session, job))

@@ -1,4 +1,4 @@
-"""Response bodies of the webhooks API (see API.md, Webhooks)."""
+"""Response bodies of the webhooks API (see docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.db.tables.webhook_delivery import DeliveryStatus
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 
 class SecretOut(BaseModel):
@@ -39,6 +39,20 @@ class DeliveryOut(BaseModel):
     created_at: datetime
     next_attempt_at: datetime | None = Field(description="when the next retry is due, if pending")
     attempts: list[AttemptOut]
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            event=delivery.event,
+            url=delivery.url,
+            status=delivery.status,
+            created_at=delivery.created_at,
+            next_attempt_at=(
+                delivery.next_attempt_at if delivery.status == DeliveryStatus.PENDING else None
+            ),
+            attempts=[AttemptOut.model_validate(a) for a in attempts],
+        )
 
 
 class DeliveryList(BaseModel):

@@ -17,6 +17,7 @@ from api.db.tables.job import Job
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookAttempt
 from api.dependencies import get_session
+from api.jobs import service as jobs_service
 from api.main import create_app
 from api.webhooks import service
 from api.webhooks.endpoints import router as webhooks_router
@@ -116,7 +117,9 @@ def test_deliveries_are_listed_to_the_owner_only(
     auth_headers_for: HeadersFor,
 ) -> None:
     job = ended_job(db_session, owner)
-    delivery = service.schedule_final_event(db_session, job)
+    delivery = service.schedule_final_event(
+        db_session, job, jobs_service.owner_snapshot(db_session, job)
+    )
     db_session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
