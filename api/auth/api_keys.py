@@ -15,7 +15,6 @@ from api.db.tables.api_key import ApiKey
 from api.db.tables.user import User
 from api.errors import NotFound
 from api.logging import get_logger
-from api.users import repository as users
 
 log = get_logger("api.audit")
 
@@ -82,7 +81,7 @@ def user_for_api_key(session: Session, presented: str) -> User:
     now = utcnow()
     if key.expires_at <= now:
         raise TokenExpired(f"the API key expired at {key.expires_at.isoformat()}")
-    user = users.get(session, key.user_id)
+    user = repository.user(session, key.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the account of this API key is disabled")
     repository.touch_api_key(session, key.id, now, stale_before=now - LAST_USED_RESOLUTION)

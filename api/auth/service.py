@@ -22,7 +22,6 @@ from api.db.base import utcnow
 from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
 from api.logging import get_logger
-from api.users import repository as users
 
 log = get_logger("api.audit")
 
@@ -71,7 +70,7 @@ def finish_login(
     """
     # The whole name, not the throttle's 64-character key: a longer name must
     # not log in as the user whose name it starts with.
-    user = users.get_by_username(session, username.strip().lower())
+    user = repository.user_by_username(session, username.strip().lower())
     matches, new_hash = verify_password(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
         reason = "unknown_user" if user is None else "wrong_password" if not matches else "inactive"
@@ -113,7 +112,7 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
         )
     if row.expires_at <= now:
         raise TokenExpired("the refresh token has expired; log in again")
-    user = users.get(session, row.user_id)
+    user = repository.user(session, row.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the account of this refresh token is disabled")
     row.used_at = now
@@ -123,7 +122,7 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
 
 
 def user_for_access_token(session: Session, token: str) -> User:
-    user = users.get(session, read_access_token(token))
+    user = repository.user(session, read_access_token(token))
     if user is None or not user.is_active:
         raise InvalidToken("the user of this access token no longer exists or is disabled")
     return user
