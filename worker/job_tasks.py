@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from api import queue
 from api.config import get_settings
-from api.jobs.batch import run_batch_inference
-from api.jobs.training import run_training
+from api.jobs.execution.batch_job import run_batch_inference
+from api.jobs.execution.training_job import run_training
 from worker.app import app
 
 _settings = get_settings()

@@ -8,7 +8,7 @@ import structlog
 from celery.signals import task_prerun, worker_process_init, worker_ready, worker_shutdown
 
 from api.db.engine import dispose_engine
-from api.jobs.reaper import ReaperThread
+from api.jobs.execution.reaper import ReaperThread
 
 _reaper: ReaperThread | None = None
 

@@ -20,7 +20,8 @@ from api.db.tables.job import Job, JobStatus
 from api.db.tables.model_version import ModelVersion
 from api.db.tables.user import User
 from api.jobs import service
-from api.jobs.runner import JobContext, claim
+from api.jobs.execution.context import JobContext
+from api.jobs.execution.runner import claim
 
 
 def committed_user() -> int:

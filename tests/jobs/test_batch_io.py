@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.jobs.batch_io import predict_csv
+from api.jobs.execution.batch_io import predict_csv
 from api.ml.fast import compile_predictor
 from api.ml.schema import FEATURES
 from api.ml.synth import generate

@@ -20,10 +20,11 @@ from api.config import get_settings
 from api.db.session import session_scope
 from api.db.tables.job import JobKind, JobStatus
 from api.jobs import repository
-from api.jobs.batch import _predict, run_batch_inference
-from api.jobs.outputs import staging_uri
-from api.jobs.runner import Outcome, conclude
-from api.jobs.training import _train, run_training
+from api.jobs.execution.batch_job import _predict, run_batch_inference
+from api.jobs.execution.context import Outcome
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.runner import conclude
+from api.jobs.execution.training_job import _train, run_training
 from api.ml.synth import generate
 from api.ownership import errors_uri
 from api.registry import artifacts

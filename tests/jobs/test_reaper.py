@@ -24,8 +24,8 @@ from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import Job, JobKind, JobStatus
-from api.jobs.outputs import staging_uri
-from api.jobs.reaper import recover_jobs
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.reaper import recover_jobs
 from api.storage import get_store
 from tests.jobs.fencing_helpers import claimed, committed_user, job_row, silence, submit
 

@@ -19,8 +19,8 @@ import pytest
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import JobKind
-from api.jobs.outputs import staging_uri
-from api.jobs.sweeper import sweep_leftovers
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.sweeper import sweep_leftovers
 from api.storage import LocalStore, get_store, reset_store
 from api.storage.local import TEMP_PREFIX
 from tests.fixtures.s3 import configure_s3_settings

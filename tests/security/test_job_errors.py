@@ -18,7 +18,8 @@ from api.auth.passwords import hash_password
 from api.db.session import session_scope
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
-from api.jobs.runner import Finalizer, JobContext, run_job
+from api.jobs.execution.context import Finalizer, JobContext
+from api.jobs.execution.runner import run_job
 from api.logging import configure_logging
 
 SECRET = "db-internal.corp:5432 password=hunter2"

@@ -17,7 +17,7 @@ from api.db.tables.job import JobStatus
 from api.jobs import repository
 from api.logging import get_logger
 
-log = get_logger("api.jobs.heartbeat")
+log = get_logger("api.jobs.execution.heartbeat")
 
 
 class Heartbeat(threading.Thread):

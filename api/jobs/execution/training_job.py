@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from api import ownership
 from api.errors import InvalidInput
-from api.jobs.inputs import load_training_csv
-from api.jobs.promotion import Decision, apply_promotion, decide_promotion
-from api.jobs.runner import Finalizer, JobCancelled, JobContext, Outcome, run_job
+from api.jobs.execution.context import Finalizer, JobCancelled, JobContext, Outcome
+from api.jobs.execution.inputs import load_training_csv
+from api.jobs.execution.promotion import Decision, apply_promotion, decide_promotion
+from api.jobs.execution.runner import run_job
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train

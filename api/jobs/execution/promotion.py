@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from api.db.session import session_scope
-from api.jobs.inputs import LoadedCsv
+from api.jobs.execution.inputs import LoadedCsv
 from api.logging import get_logger
 from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
@@ -25,7 +25,7 @@ from api.registry import artifacts as stored
 from api.registry import repository
 from api.registry import service as registry
 
-log = get_logger("api.jobs.promotion")
+log = get_logger("api.jobs.execution.promotion")
 
 
 @dataclass(frozen=True)

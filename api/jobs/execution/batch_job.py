@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
-from api.jobs.batch_io import BatchCounts, predict_csv
-from api.jobs.runner import Finalizer, JobContext, Outcome, run_job
+from api.jobs.execution.batch_io import BatchCounts, predict_csv
+from api.jobs.execution.context import Finalizer, JobContext, Outcome
+from api.jobs.execution.runner import run_job
 from api.registry import artifacts as stored
 from api.registry import service as registry
 from api.storage import get_store

@@ -9,7 +9,7 @@ failing (say the object store is down) does not stop the others:
   ``worker_lost``. A queued job whose message was lost (the broker was flushed,
   or the send after commit failed) is sent again from the database;
 - webhook retries due now (``api.webhooks.delivery.dispatch_due``);
-- sweeping what dead attempts left in the object store (``api.jobs.sweeper``),
+- sweeping what dead attempts left in the object store (``api.jobs.execution.sweeper``),
   at its own, slower interval.
 
 Sending twice is harmless: the claim in the runner lets only one delivery run a
@@ -35,11 +35,11 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import JobKind, JobStatus
 from api.jobs import repository, service
-from api.jobs.sweeper import SweepReport, sweep_leftovers
+from api.jobs.execution.sweeper import SweepReport, sweep_leftovers
 from api.logging import get_logger
 from api.webhooks.delivery import dispatch_due
 
-log = get_logger("api.jobs.reaper")
+log = get_logger("api.jobs.execution.reaper")
 T = TypeVar("T")
 
 

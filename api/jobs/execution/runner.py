@@ -7,48 +7,32 @@ short transactions touch the job row while it runs.
 
 An attempt can lose the job while it works (a paused worker whose heartbeat went
 stale is superseded by the next attempt). Its outputs are therefore staged under
-its own attempt (``api.jobs.outputs``) and published only by the transaction
+its own attempt (``api.jobs.execution.outputs``) and published only by the transaction
 that records the result, under the job row lock, after checking the row still
 names this attempt. A superseded attempt touches nothing but its staging.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.orm import Session
 
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job, JobKind, JobStatus
+from api.db.tables.job import Job, JobStatus
 from api.errors import TasadorError
 from api.jobs import repository, service, state
-from api.jobs.heartbeat import Heartbeat
-from api.jobs.outputs import AttemptOutputs
+from api.jobs.execution.context import Error, Finalizer, JobCancelled, JobContext, Outcome
+from api.jobs.execution.heartbeat import Heartbeat
 from api.logging import get_logger
 
-log = get_logger("api.jobs.runner")
-
-Finalizer = Callable[[Session], dict[str, Any]]
-Error = dict[str, Any]
-
-
-class Outcome(StrEnum):
-    """How one attempt ended, from its own point of view."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"  # the job went on without this attempt
+log = get_logger("api.jobs.execution.runner")
 
 
 def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
@@ -62,44 +46,6 @@ def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
             "give this job id to the operator"
         ),
     }
-
-
-class JobCancelled(Exception):
-    """Raised inside the work when the job was cancelled or taken over while it ran."""
-
-
-@dataclass
-class JobContext:
-    """What the work function sees of its job, and how it reports back."""
-
-    job_id: uuid.UUID
-    attempt: int
-    kind: JobKind
-    owner_id: int
-    request: dict[str, Any]
-    inputs: dict[str, Any]
-    model_version: int | None
-    fraction: float = 0.0
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    outputs: AttemptOutputs = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.outputs = AttemptOutputs(self.job_id, self.attempt)
-
-    def progress(self, fraction: float) -> None:
-        """Record progress; the heartbeat thread writes it out."""
-        self.fraction = min(max(fraction, self.fraction), 1.0)
-
-    def should_stop(self) -> bool:
-        return self.cancelled.is_set()
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise JobCancelled(str(self.job_id))
-
-    def stage(self, final: str, name: str) -> str:
-        """The attempt's own location for an output to be published at ``final``."""
-        return self.outputs.stage(final, name)
 
 
 def claim(job_id: uuid.UUID) -> JobContext | None:
