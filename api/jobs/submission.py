@@ -21,7 +21,7 @@ from api.jobs import service
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
 from api.ml.presets import ParamError, resolve_params
 from api.ownership import Principal
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
 from api.webhooks.urls import check_callback_url
@@ -104,7 +104,7 @@ def submit_batch(session: Session, user: User, body: BatchJobIn, key: str | None
     inputs = {"input_data": fingerprint_input(principal, body.input_data, "input_data")}
     if body.output_data:
         check_new_output(principal, body.output_data)
-    version = registry.resolve(session, body.model)
+    version = registry_service.resolve(session, body.model)
     job, _ = service.create(
         session,
         user,

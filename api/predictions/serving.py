@@ -30,9 +30,8 @@ from api.predictions import repository
 from api.predictions.aliases import AliasReader, AliasSnapshot
 from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
 from api.predictions.model_cache import ModelCache
-from api.registry import artifacts as stored
-from api.registry import repository as registry_repository
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 from api.storage import StorageError
 
 log = get_logger("api.predictions.serving")
@@ -48,9 +47,9 @@ class ServedModel:
 
 def load_model(session: Session, version: int) -> ServedModel:
     """Fetch, verify and compile one registered version (the slow path)."""
-    row = registry.get(session, version)  # 404 model_not_found
+    row = registry_service.get(session, version)  # 404 model_not_found
     try:
-        predictor = stored.load_predictor(row.artifact_uri)
+        predictor = registry_artifacts.load_predictor(row.artifact_uri)
     except (StorageError, artifacts.ArtifactError, UnsupportedModel) as exc:
         log.error("model_load_failed", version=version, error=f"{type(exc).__name__}: {exc}")
         message = exc.message if isinstance(exc, TasadorError) else str(exc)
@@ -70,7 +69,7 @@ def _load_in_own_session(version: int) -> ServedModel:
 
 def _read_aliases() -> dict[str, int]:
     with session_scope() as session:
-        return registry_repository.all_aliases(session)
+        return registry_service.all_aliases(session)
 
 
 class Serving:
@@ -125,11 +124,11 @@ class Serving:
             if not 1 <= version <= MAX_VERSION:
                 raise NotFound(f"no model version {version}", code="model_not_found")
             return version
-        name = model or registry.PRODUCTION
+        name = model or registry_service.PRODUCTION
         known = self.aliases.lookup(name)
         if known is not None:
             return known
-        return registry.resolve(session, name).version  # 409 no_model, 404, 422
+        return registry_service.resolve(session, name).version  # 409 no_model, 404, 422
 
     def model(self, session: Session, version: int) -> ServedModel:
         """The compiled predictor; a miss loads it with the caller's session."""
@@ -153,7 +152,7 @@ class Serving:
             and self.cache.peek(version) is None
             and (
                 (name in before and self.cache.peek(before[name]) is not None)
-                or (not before and name == registry.PRODUCTION)
+                or (not before and name == registry_service.PRODUCTION)
             )
         ]
         if wanted:

@@ -18,8 +18,8 @@ from api.db.session import session_scope
 from api.jobs.execution.batch_io import BatchCounts, predict_csv
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
 from api.jobs.execution.runner import run_job
-from api.registry import artifacts as stored
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 from api.storage import get_store
 
 
@@ -37,8 +37,8 @@ def _predict(ctx: JobContext) -> Finalizer:
     staged_errors = ctx.stage(errors, "errors.csv")
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
-        artifact_uri = registry.get(session, ctx.model_version).artifact_uri
-    predictor = stored.cached_predictor(artifact_uri)
+        artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
+    predictor = registry_artifacts.cached_predictor(artifact_uri)
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:

@@ -21,9 +21,8 @@ from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
 from api.ml.training import TrainResult, holdout_frame
 from api.ownership import Promote
-from api.registry import artifacts as stored
-from api.registry import repository
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 
 log = get_logger("api.jobs.execution.promotion")
 
@@ -36,11 +35,11 @@ class Decision:
     compared_with: int | None = None
     new_rmse: float | None = None
     old_rmse: float | None = None
-    alias: str = registry.PRODUCTION
+    alias: str = registry_service.PRODUCTION
 
 
 def _rmse_of(artifact_uri: str, frame: pd.DataFrame) -> float | None:
-    predicted = stored.load(artifact_uri).estimator.predict(frame[FEATURES])
+    predicted = registry_artifacts.load(artifact_uri).estimator.predict(frame[FEATURES])
     return compute_metrics(frame[TARGET].to_numpy(), predicted)["rmse"]
 
 
@@ -51,8 +50,8 @@ def decide_promotion(
     if mode is not Promote.IF_BETTER:
         return Decision(mode)
     with session_scope() as session:
-        current = repository.get_alias(session, registry.PRODUCTION)
-        version = registry.get(session, current.version) if current else None
+        current = registry_service.get_alias(session, registry_service.PRODUCTION)
+        version = registry_service.get(session, current.version) if current else None
     if version is None:
         return Decision(mode)
     frame = test.frame if test is not None else holdout_frame(train.frame)
@@ -69,7 +68,7 @@ def decide_promotion(
 
 def apply_promotion(session: Session, decision: Decision, new_version: int, actor: int) -> Decision:
     """Move ``production`` if the rules say so; returns the decision with its reason."""
-    current = repository.get_alias(session, registry.PRODUCTION, for_update=True)
+    current = registry_service.get_alias(session, registry_service.PRODUCTION, for_update=True)
     if decision.mode is Promote.NEVER:
         return _kept(decision, "promote=never")
     if decision.mode is Promote.ALWAYS:
@@ -94,7 +93,9 @@ def apply_promotion(session: Session, decision: Decision, new_version: int, acto
 
 
 def _promote(session: Session, d: Decision, version: int, actor: int, reason: str) -> Decision:
-    registry.move_alias(session, registry.PRODUCTION, version, actor_id=actor, reason=reason)
+    registry_service.move_alias(
+        session, registry_service.PRODUCTION, version, actor_id=actor, reason=reason
+    )
     return Decision(d.mode, True, reason, d.compared_with, d.new_rmse, d.old_rmse)
 
 

@@ -21,8 +21,8 @@ from api.jobs.execution.runner import run_job
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
-from api.registry import artifacts as stored
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
@@ -57,13 +57,14 @@ def _train(ctx: JobContext) -> Finalizer:
 
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
-    uri = stored.artifact_uri(str(ctx.job_id))
-    stored.save(ctx.stage(uri, "model.tsm"), artifact)  # published when the job is recorded
+    uri = registry_artifacts.artifact_uri(str(ctx.job_id))
+    # Published when the job is recorded.
+    registry_artifacts.save(ctx.stage(uri, "model.tsm"), artifact)
     decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
     def finalize(session: Session) -> dict[str, Any]:
-        version = registry.register(
+        version = registry_service.register(
             session,
             preset=result.preset,
             params=result.params,
