@@ -13,7 +13,7 @@ from api.config import get_settings
 from api.db.tables.user import ROLE_ADMIN
 from api.errors import NotAuthenticated, error_envelope
 from api.health import checks
-from api.metrics import REGISTRY
+from api.observability import REGISTRY
 
 router = APIRouter(tags=["operations"])
 

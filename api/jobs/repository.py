@@ -135,6 +135,25 @@ def count_queued(session: Session, kind: JobKind) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def count_by_kind_and_status(session: Session) -> list[tuple[JobKind, JobStatus, int]]:
+    stmt = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    return [(kind, status, int(count)) for kind, status, count in session.execute(stmt)]
+
+
+def run_times(session: Session, limit: int) -> list[tuple[JobKind, datetime, datetime]]:
+    """(kind, started_at, finished_at) of up to ``limit`` jobs that ran and ended."""
+    stmt = (
+        select(Job.kind, Job.started_at, Job.finished_at)
+        .where(Job.finished_at.is_not(None), Job.started_at.is_not(None))
+        .limit(limit)
+    )
+    return [
+        (kind, started, ended)
+        for kind, started, ended in session.execute(stmt)
+        if started is not None and ended is not None
+    ]
+
+
 def running_attempts(
     session: Session, job_ids: Collection[uuid.UUID]
 ) -> set[tuple[uuid.UUID, int]]:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,3 +214,19 @@ def redeliver_final_event(session: Session, job: Job) -> WebhookDelivery:
     if not job.callback_url:
         raise Conflict(f"job {job.id} has no callback_url", code="no_callback_url")
     return webhooks_service.redeliver(session, job, owner_snapshot(session, job))
+
+
+@dataclass(frozen=True)
+class JobStatistics:
+    counts: dict[tuple[JobKind, JobStatus], int]  # jobs by kind and status
+    mean_run_seconds: dict[JobKind, float]  # of finished jobs, by kind
+
+
+def statistics(session: Session, *, sample: int = 10_000) -> JobStatistics:
+    """Job counts, and mean run times over up to ``sample`` finished jobs."""
+    counts = {(kind, status): n for kind, status, n in repository.count_by_kind_and_status(session)}
+    run_seconds: dict[JobKind, list[float]] = {}
+    for kind, started, ended in repository.run_times(session, sample):
+        run_seconds.setdefault(kind, []).append((ended - started).total_seconds())
+    means = {kind: sum(values) / len(values) for kind, values in run_seconds.items()}
+    return JobStatistics(counts, means)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.prediction_log import PredictionLog
 from api.errors import InvalidInput, TasadorError
-from api.metrics import PREDICTION_LATENCY, PREDICTIONS
 from api.ml.fast import UnpredictableInput
+from api.observability import PREDICTION_LATENCY, PREDICTIONS
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent
 from api.predictions.schemas import parse_request

@@ -22,11 +22,10 @@ from api.config import Settings, get_settings
 from api.db.session import session_scope
 from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
-from api.metrics import MODEL_SERVED
 from api.ml import artifact as artifacts
 from api.ml.fast import FastPredictor, UnsupportedModel
-from api.predictions import metrics as serving_metrics
-from api.predictions import repository
+from api.observability import MODEL_SERVED
+from api.predictions import collector, repository
 from api.predictions.aliases import AliasReader, AliasSnapshot
 from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
 from api.predictions.model_cache import ModelCache
@@ -178,7 +177,7 @@ def _export_aliases(before: Mapping[str, int], after: Mapping[str, int]) -> None
 
 _lock = threading.Lock()
 _serving: Serving | None = None
-serving_metrics.register(lambda: _serving)
+collector.register(lambda: _serving)
 
 
 def get_serving() -> Serving:
