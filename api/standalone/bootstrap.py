@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
-from api.datasets import service as datasets
+from api.datasets import service as datasets_service
 from api.db.engine import dispose_engine
 from api.db.migrate import upgrade
 from api.db.session import session_scope
 from api.db.tables.user import User
 from api.errors import InvalidInput
+from api.jobs import submission as jobs_submission
 from api.jobs.schemas import TrainingJobIn
-from api.jobs.submission import submit_training
 from api.ml.schema import TARGET
 from api.ml.synth import generate
 from api.standalone.environment import Layout
@@ -114,7 +114,7 @@ def _create_demo() -> State:
         train_uri = _upload(session, admin, train.to_csv(index=False), "demo-train")
         batch_uri = _upload(session, admin, batch.to_csv(index=False), "demo-batch")
         body = TrainingJobIn(train_data=train_uri, params=FIRST_TRAINING_PARAMS)
-        job = submit_training(session, admin, body, key=None)
+        job = jobs_submission.submit_training(session, admin, body, key=None)
         job_id = str(job.id)
     # The task is sent once the session commits, i.e. here; the worker picks it
     # up as soon as it starts.
@@ -122,5 +122,5 @@ def _create_demo() -> State:
 
 
 def _upload(session: Session, owner: User, text: str, name: str) -> str:
-    dataset = datasets.upload(session, owner, io.BytesIO(text.encode()), name)
+    dataset = datasets_service.upload(session, owner, io.BytesIO(text.encode()), name)
     return dataset.uri

@@ -34,7 +34,7 @@ from api.db.tables.user import User
 from api.jobs import state
 from api.main import create_app
 from api.ownership import dataset_uri
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from tests.fixtures.db import TEST_PASSWORD, HeadersFor, MakeUser
 from tests.security.tenants import StoredModel, csv_bytes, store_model
@@ -135,7 +135,7 @@ class World:
 
     def alias(self) -> str:
         name = f"matrix-{uuid.uuid4().hex[:8]}"
-        registry.move_alias(self.session, name, self.model().version, actor_id=None)
+        registry_service.move_alias(self.session, name, self.model().version, actor_id=None)
         self.session.commit()
         return name
 

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from api.db.session import session_scope
 from api.db.tables.job import Job, JobKind, JobStatus
-from api.jobs import service as jobs
-from api.registry import service as registry
+from api.jobs import service as jobs_service
+from api.registry import service as registry_service
 from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
 from tests.security.tenants import aliases, sha256_of, store_model, upload
 
@@ -47,7 +47,7 @@ def queue_job(owner_id: int, kind: str, request: dict[str, Any], version: int | 
         )
         session.add(job)
         session.flush()
-        jobs.enqueue(session, job)
+        jobs_service.enqueue(session, job)
         return str(job.id)
 
 
@@ -105,6 +105,6 @@ def test_the_worker_refuses_jobs_that_reach_beyond_their_owner_and_changes_nothi
     assert sha256_of(model.artifact_uri) == artifact_before
     with session_scope() as session:
         assert aliases(session) == aliases_before
-        assert registry.resolve(session, "production").version == model.version
+        assert registry_service.resolve(session, "production").version == model.version
     served_after = client.post("/v1/predictions", json={"instances": [HOME]}, headers=b_headers)
     assert served_after.json() == served_before.json()

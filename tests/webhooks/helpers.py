@@ -17,7 +17,7 @@ from api.db.session import session_scope
 from api.db.tables.job import Job
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
-from api.jobs import service as jobs
+from api.jobs import service as jobs_service
 from api.webhooks import repository
 from api.webhooks.delivery import deliver
 
@@ -48,7 +48,7 @@ def finished_job(owner: User, url: str, status: str = "succeeded") -> uuid.UUID:
         assert row is not None
         result = {"model_version": 1} if status == "succeeded" else None
         error = {"code": "boom", "message": "it broke"} if status == "failed" else None
-        jobs.finish(session, row, status, result=result, error=error)
+        jobs_service.finish(session, row, status, result=result, error=error)
     return job.id
 
 
