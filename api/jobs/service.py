@@ -21,7 +21,7 @@ from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookDelivery
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import repository, state
-from api.jobs.schemas import JobOut
+from api.jobs.schemas import JobOut, JobResult
 from api.ownership import load_principal
 from api.webhooks import service as webhooks_service
 
@@ -175,7 +175,7 @@ def finish(
     job: Job,
     status: JobStatus,
     *,
-    result: dict[str, Any] | None = None,
+    result: JobResult | None = None,
     error: dict[str, Any] | None = None,
 ) -> None:
     """Move a job to a terminal state and schedule what follows (webhooks).
@@ -185,7 +185,7 @@ def finish(
     """
     state.check_transition(job.status, status)
     job.status = status
-    job.result = result
+    job.result = result.model_dump() if result is not None else None
     job.error = error
     job.finished_at = utcnow()
     if status == JobStatus.SUCCEEDED:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -20,6 +19,7 @@ from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.jobs.execution.context import Finalizer, JobContext
 from api.jobs.execution.runner import run_job
+from api.jobs.schemas import JobResult
 from api.logging import configure_logging
 
 SECRET = "db-internal.corp:5432 password=hunter2"
@@ -30,7 +30,7 @@ def crash_in_work(_: JobContext) -> Finalizer:
 
 
 def crash_in_finalize(_: JobContext) -> Finalizer:
-    def finalize(session: Session) -> dict[str, Any]:
+    def finalize(session: Session) -> JobResult:
         raise OSError(f"disk full writing /srv/tasador/{SECRET}")
 
     return finalize

@@ -19,6 +19,7 @@ from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookDelivery
 from api.jobs import service as jobs_service
+from api.jobs.schemas import TrainingResult
 from api.ownership import output_prefix
 from api.storage import get_store
 from tests.fixtures.db import HeadersFor, MakeUser
@@ -320,7 +321,9 @@ def test_a_members_job_result_and_webhook_show_no_artifact_uri(
     )
     db_session.add(job)
     db_session.flush()
-    result = {"model_version": tenants.model.version, "artifact_uri": tenants.model.artifact_uri}
+    result = TrainingResult(
+        model_version=tenants.model.version, artifact_uri=tenants.model.artifact_uri
+    )
     jobs_service.finish(db_session, job, JobStatus.SUCCEEDED, result=result)
     db_session.commit()
 

@@ -23,7 +23,7 @@ class JobKind(StrEnum):
 
 
 class JobStatus(StrEnum):
-    """Where a job is in its lifecycle; ``api.jobs.state`` says which moves are legal."""
+    """queued -> running -> succeeded | failed; queued | running -> cancelled."""
 
     QUEUED = "queued"
     RUNNING = "running"

@@ -8,8 +8,7 @@ cancelled, failed or superseded run leaves no output, partial or whole.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pydantic import MISSING
 from sqlalchemy.orm import Session
 
 from api import ownership
@@ -18,6 +17,7 @@ from api.db.session import session_scope
 from api.jobs.execution.batch_io import BatchCounts, predict_csv
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
 from api.jobs.execution.runner import run_job
+from api.jobs.schemas import BatchResult
 from api.registry import artifacts as registry_artifacts
 from api.registry import service as registry_service
 from api.storage import get_store
@@ -62,14 +62,14 @@ def _predict(ctx: JobContext) -> Finalizer:
     if counts.failed == 0:
         ctx.outputs.unstage(errors)
 
-    def finalize(session: Session) -> dict[str, Any]:
-        return {
-            "output_data": output,
-            "rows": counts.predicted,
-            "failed_rows": counts.failed,
-            **({"errors_data": errors} if counts.failed else {}),
-            "model_version": ctx.model_version,
-            "input_sha256": counts.sha256,
-        }
+    def finalize(session: Session) -> BatchResult:
+        return BatchResult(
+            output_data=output,
+            rows=counts.predicted,
+            failed_rows=counts.failed,
+            errors_data=errors if counts.failed else MISSING,
+            model_version=ctx.model_version,
+            input_sha256=counts.sha256,
+        )
 
     return finalize

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.job import JobKind
 from api.jobs.execution.outputs import AttemptOutputs
+from api.jobs.schemas import JobResult
 
-Finalizer = Callable[[Session], dict[str, Any]]
+Finalizer = Callable[[Session], JobResult]
 Error = dict[str, Any]
 
 

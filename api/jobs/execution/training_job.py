@@ -8,8 +8,7 @@ never leaves a registered model or an artifact behind.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pydantic import MISSING
 from sqlalchemy.orm import Session
 
 from api import ownership
@@ -18,6 +17,7 @@ from api.jobs.execution.context import Finalizer, JobCancelled, JobContext, Outc
 from api.jobs.execution.inputs import load_training_csv
 from api.jobs.execution.promotion import Decision, apply_promotion, decide_promotion
 from api.jobs.execution.runner import run_job
+from api.jobs.schemas import TrainingResult
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
@@ -63,7 +63,7 @@ def _train(ctx: JobContext) -> Finalizer:
     decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
-    def finalize(session: Session) -> dict[str, Any]:
+    def finalize(session: Session) -> TrainingResult:
         version = registry_service.register(
             session,
             preset=result.preset,
@@ -76,14 +76,14 @@ def _train(ctx: JobContext) -> Finalizer:
             created_by=ctx.owner_id,
         )
         outcome: Decision = apply_promotion(session, decision, version.version, ctx.owner_id)
-        return {
-            "model_version": version.version,
-            "metrics": result.metrics,
-            "evaluation": result.evaluation,
-            "artifact_uri": uri,
-            "promoted": outcome.promoted,
-            "promotion": outcome.reason,
-            **({"alias": outcome.alias} if outcome.promoted else {}),
-        }
+        return TrainingResult(
+            model_version=version.version,
+            metrics=result.metrics,
+            evaluation=result.evaluation,
+            artifact_uri=uri,
+            promoted=outcome.promoted,
+            promotion=outcome.reason,
+            alias=outcome.alias if outcome.promoted else MISSING,
+        )
 
     return finalize
