@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookAttempt
 from api.dependencies import get_session
@@ -163,7 +163,7 @@ def test_redeliver_is_accepted_for_an_ended_job_and_refused_otherwise(
     assert response.status_code == 409 and response.json()["error"]["code"] == "no_callback_url"
 
     running = ended_job(db_session, owner)
-    running.status = "running"
+    running.status = JobStatus.RUNNING
     db_session.flush()
     response = api.post(f"/v1/jobs/{running.id}/deliveries/redeliver", headers=headers)
     assert response.status_code == 409 and response.json()["error"]["code"] == "job_not_finished"
