@@ -10,8 +10,9 @@ WORKDIR /app
 
 # Dependencies first, in their own layer: it is rebuilt only when the pins or the
 # dependency list change. Only the runtime dependencies of pyproject.toml are
-# installed, at the versions pinned in constraints.txt: installing every pin
-# would also ship the test and lint tools (moto's server, mypy, pytest...).
+# installed, at the versions pinned in constraints.txt; its extras are left out:
+# `dev` (moto's server, mypy, pytest...) and `standalone` (the embedded broker,
+# fakeredis, which a deployment with a real Redis never uses).
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt -c constraints.txt

@@ -5,19 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test chaos lint format bench run clean
+.PHONY: install test test-fast chaos lint format bench run clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=..." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,standalone]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 test: $(STAMP)
 	bash tests/with-services.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests alone: every test that uses no Postgres, Redis, S3 server or
+# worker (tests/conftest.py marks the others "services"). Starts nothing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not services" $(PYTEST_ARGS)
 
 # Kills, pauses and outages against the whole service on its own private Postgres,
 # Redis and S3 (nothing shared is touched); writes chaos-results.json.

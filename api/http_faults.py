@@ -8,6 +8,10 @@ warning line without a traceback.
 A client that hangs up mid-request did nothing wrong and neither did the
 service: the request is counted and logged with status ``499`` (nginx's "client
 closed request"), never as a 500 with a traceback.
+
+A value the database refuses to store (a number past its column's range, a NUL
+character in a text) is the caller's mistake: the routes bound what they know,
+and this is the net for the rest, a ``422`` rather than a 500.
 """
 
 from __future__ import annotations
@@ -86,6 +90,17 @@ async def _service_unavailable(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database_refused_value", error=type(exc).__name__)
+    body = error_envelope(
+        "invalid_value",
+        "a value in the request cannot be stored: a number is out of range "
+        "or a text contains a character the database refuses (such as NUL)",
+    )
+    return JSONResponse(body, status_code=422)
+
+
 def install_outage_handlers(app: FastAPI) -> None:
     for kind in OUTAGES:
         app.add_exception_handler(kind, _service_unavailable)
+    app.add_exception_handler(sqlalchemy.exc.DataError, _value_refused)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import __version__
 from api.auth.endpoints import router as auth_router
 from api.datasets.endpoints import router as datasets_router
+from api.docs_pages import install_docs_pages
 from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
 from api.http_faults import CLIENT_CLOSED_REQUEST, install_outage_handlers, is_client_disconnect
@@ -160,7 +161,10 @@ def create_app() -> FastAPI:
         title="Tasador",
         version=__version__,
         description="Property valuation: training and batch jobs, model registry, predictions.",
+        docs_url=None,  # served from local files by install_docs_pages
+        redoc_url=None,
     )
+    install_docs_pages(app)
     install_error_handlers(app)
     # The last added runs first: the request id and access log cover the 413s too.
     app.add_middleware(BodyLimit)

@@ -12,6 +12,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 _TMP = tempfile.mkdtemp(prefix="tasador-test-")
 atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault(
@@ -35,3 +37,18 @@ pytest_plugins = [
     "tests.fixtures.server",
     "tests.fixtures.worker",
 ]
+
+# Fixtures that reach Postgres, Redis, the S3 server or a worker. A test that
+# uses one, directly or through another fixture, is marked ``services``, and
+# ``make test-fast`` leaves it out; a test that reaches a service some other way
+# carries the mark itself (or ``integration``).
+SERVICE_FIXTURES = frozenset(
+    {"migrated_engine", "committed_db", "moto_server", "flushed_broker", "worker_env"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & SERVICE_FIXTURES or item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.services)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -67,7 +67,7 @@ def test_a_database_outage_answers_503_with_retry_after_on_every_route(
 ) -> None:
     client = client_without_database
     bearer = {"Authorization": f"Bearer {issue_access_token(1, 'member').token}"}
-    calls = [
+    calls: list[Callable[[], httpx.Response]] = [
         lambda: client.get("/v1/jobs", headers=bearer),
         lambda: client.post("/v1/predictions", json={"instances": [INSTANCE]}, headers=bearer),
         lambda: client.get("/v1/jobs", headers={"X-API-Key": "tsk_" + "x" * 43}),

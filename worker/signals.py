@@ -1,16 +1,31 @@
-"""Process lifecycle: fresh database pools after fork, the reaper thread, log context."""
+"""Process lifecycle: compiled kernels before fork, fresh database pools after it,
+the reaper thread, log context."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import structlog
-from celery.signals import task_prerun, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from api.db.engine import dispose_engine
 from api.jobs.execution.reaper import ReaperThread
+from api.ml.predictor import compile_kernels
 
 _reaper: ReaperThread | None = None
+
+
+@worker_init.connect
+def _compile_predictor_kernels(**_: Any) -> None:
+    # In the parent, before the pool forks: every child inherits the machine code
+    # instead of compiling it at its first model (0.5-3 s each).
+    compile_kernels()
 
 
 @worker_process_init.connect

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from api.auth import api_keys, service, throttle
 from api.auth.dependencies import ClientAddress, CurrentUser, LoggedInUser
 from api.auth.errors import InvalidToken
 from api.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, RefreshRequest, TokenResponse
+from api.db.base import MAX_INT_ID
 from api.db.tables.api_key import ApiKey
 from api.dependencies import DbSession
 
@@ -109,7 +110,10 @@ def list_api_keys(user: CurrentUser, session: DbSession) -> list[ApiKeyOut]:
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
 def revoke_api_key(
-    key_id: int, user: CurrentUser, session: DbSession, client: ClientAddress
+    key_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)],
+    user: CurrentUser,
+    session: DbSession,
+    client: ClientAddress,
 ) -> Response:
     """Revoke one of your API keys; it stops working at once."""
     api_keys.revoke(session, user, key_id, client)

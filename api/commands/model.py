@@ -29,7 +29,7 @@ from api.errors import InvalidInput, NotFound, TasadorError
 from api.jobs.execution.batch_io import predict_csv
 from api.ml import artifact as artifacts
 from api.ml.artifact import ArtifactError
-from api.ml.fast import UnsupportedModel, compile_predictor
+from api.ml.predictor import UnsupportedModel, compile_predictor
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
 from api.storage import StorageError, open_input, open_output

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Final
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -155,6 +155,9 @@ async def receive_upload(request: Request, *, max_file_bytes: int) -> ReceivedUp
             parser.finalize()
         except FormParserError as exc:
             raise _invalid(f"the multipart body is malformed ({exc}); {_HELP}") from exc
+        if parser.state != MultipartState.END:
+            # No closing boundary: the body was cut short, so the file may be too.
+            raise _invalid(f"the multipart body ends before its closing boundary; {_HELP}")
         if collector.filename is None:
             raise _invalid(f"the upload has no `file` part; {_HELP}")
         sink.flush()

@@ -21,6 +21,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Integer ids and model versions are Postgres INTEGER columns: larger values are
+# refused at the edge with a 422 instead of reaching the database.
+MAX_INT_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

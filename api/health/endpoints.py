@@ -13,6 +13,7 @@ from api.config import get_settings
 from api.db.tables.user import ROLE_ADMIN
 from api.errors import NotAuthenticated, error_envelope
 from api.health import checks
+from api.http_faults import RETRY_AFTER_SECONDS
 from api.observability import REGISTRY
 
 router = APIRouter(tags=["operations"])
@@ -71,7 +72,10 @@ def readyz(request: Request) -> JSONResponse:
     if down:
         message = f"not ready: {', '.join(sorted(down))} unavailable" if detailed else "not ready"
         body = error_envelope("not_ready", message, down if detailed else None)
-        return JSONResponse(body, status_code=503)
+        # The same hint as any other outage answer: probes and callers may back off.
+        return JSONResponse(
+            body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     if not detailed:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "ready", "checks": {name: "ok" for name in results}})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
+from api.db.base import MAX_INT_ID
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
 
@@ -32,7 +33,9 @@ class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     input_data: str = Field(description="s3:// URI of the CSV to predict")
-    model: str | int = Field(default="production", description="alias or version number")
+    model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
+        default="production", description="alias or version number"
+    )
     output_data: str | None = Field(
         default=None,
         description="where to write predictions: a new key under your output prefix "

@@ -10,55 +10,8 @@ rows are cleaned (``api.ml.cleaning``), and the hyperparameters were chosen by
 5-fold cross-validation (KFold, shuffled, seed 0) on the client's train.csv only;
 ``tests/ml/select_default.py`` reproduces the search and prints its table.
 
-Cross-validated on train.csv (16,212 rows; each fold is scored on its rows as
-given, uncleaned, so both presets are judged on the same data; MAPE and median
-APE are fractions; seconds per fit on about 13,000 rows, one core)::
-
-    candidate      RMSE   MAE   MAPE   median APE  within 10 %  s/fit
-    notebook      10891  5989  0.683   0.273       0.203          2.6
-    sq-raw (d6)    4523  2184  0.566   0.092       0.535         37
-    huber-raw      4467  2138  0.545   0.089       0.546         95
-    sq-log         4760  2203  0.544   0.088       0.549         40
-    huber-log      4789  2167  0.543   0.087       0.556         53
-    huber-log-d4   4902  2242  0.536   0.091       0.538         30
-    default        4562  2119  0.536   0.086       0.557         19
-    d10, 1500      4505  2091  0.541   0.083       0.571         35
-
-Findings: a log target lowers percentage errors a little but costs ~5 % RMSE
-(exp of a mean log under-predicts expensive homes), so the default models the
-price directly. Huber loss is marginally better on RMSE but five times slower.
-Deeper trees (depth 10, 1,500 stages) gain ~1 % but produce a 80 MB model of
-1.1 M nodes against 22 MB / 0.3 M for the default, which also fits in ~25 s on
-all 16k rows.
-
-The remaining error is mostly label noise, and it recurs in the rows users send.
-Out of fold, the 30 worst of 16,212 rows hold a third of the squared error
-(without them RMSE would be ~3,770): houses of 600 m2 priced at 116 UF, a
-1,056 m2 house at 16,696 UF, areas typed in other units. Changes tried after
-the search, on the same folds (a 300-stage, learning-rate 0.1 variant unless
-noted; seed-to-seed spread of one fit is about +-60 RMSE), none adopted:
-
-- neighbour prices from coordinates (mean log price per m2 of the 5/20 or
-  3/10/30 nearest same-type homes, leave-one-out or 5-fold out-of-fold): RMSE
-  +5 to +10 %; the trees already resolve location from latitude/longitude;
-- rotated coordinates (six angles) as extra boosting features: +2 to +5 %;
-- dropping rows with price per m2 outside 5..1,000 UF: +8 %; dropping training
-  rows whose out-of-fold prediction is off by more than 3x (or 2x): +2 / +7 %.
-  Both remove patterns that the validation rows repeat (areas typed in other
-  units, odd prices), so the model meets them unprepared;
-- a price floor of 1,000 UF instead of 100 (full default, two seeds): 4,505
-  against 4,573 mean RMSE, MAE equal, inside the seed spread;
-- log target with a smearing correction: +4 %;
-- three boosting seeds averaged: -1 % at three times the fit;
-- other model families (full settings): histogram boosting (127 leaves, 2,000
-  stages) 4,591 / 2,166, with absolute-error loss 4,619 / 2,085; an extremely
-  randomised forest (300 unpruned trees) on log areas and five rotated
-  coordinates 4,377 / 2,061, blended 70/30 with the default 4,350 / 2,035
-  (-5 % RMSE / -4 % MAE). The forest is 9 M nodes (a 618 MB pickle, 42 levels
-  deep) and a second model type for the fast predictor, so it was not adopted.
-
-Every family and blend tried stops near 4,350 / 2,030: the same noisy rows bound
-them all (without the blend's 30 worst rows: 3,651 / 1,942).
+The cross-validated comparison of both presets and every candidate tried, with
+what was learnt about the data's label noise, is in ``docs/model.md``.
 
 Request parameters override a preset's values; ``resolve_params`` checks names,
 types and ranges so a bad request fails before a worker spends minutes on it.

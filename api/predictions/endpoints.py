@@ -30,6 +30,31 @@ async def _raw_body(request: Request) -> bytes:
 
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
+
+def _request_schema() -> dict[str, Any]:
+    """PredictionRequest's JSON schema with its ``$defs`` written in place.
+
+    The schema is placed inside the OpenAPI document, where a ``#/$defs/...``
+    reference points at nothing: /docs and /redoc could not show an instance's
+    fields (ReDoc refuses the whole document).
+    """
+    schema = PredictionRequest.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    result: dict[str, Any] = inline(schema)
+    return result
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "`model_not_found` or `alias_not_found`"},
     409: {"description": "`no_model`: nothing is in production yet"},
@@ -44,7 +69,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": PredictionRequest.model_json_schema()}},
+            "content": {"application/json": {"schema": _request_schema()}},
         }
     },
 )

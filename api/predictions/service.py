@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.prediction_log import PredictionLog
 from api.errors import InvalidInput, TasadorError
-from api.ml.fast import UnpredictableInput
+from api.ml.predictor import UnpredictableInput
 from api.observability import PREDICTION_LATENCY, PREDICTIONS
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent

@@ -23,7 +23,7 @@ from api.db.session import session_scope
 from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
 from api.ml import artifact as artifacts
-from api.ml.fast import FastPredictor, UnsupportedModel
+from api.ml.predictor import FastPredictor, UnsupportedModel
 from api.observability import MODEL_SERVED
 from api.predictions import collector, repository
 from api.predictions.aliases import AliasReader, AliasSnapshot

@@ -12,7 +12,7 @@ from typing import Final
 from api import ownership
 from api.config import get_settings
 from api.ml import artifact as artifacts
-from api.ml.fast import FastPredictor, compile_predictor
+from api.ml.predictor import FastPredictor, compile_predictor
 from api.storage import get_store
 
 # Compiled predictors a worker process keeps: a default-preset model takes tens of

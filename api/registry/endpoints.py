@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.auth.dependencies import AdminUser, CurrentUser
+from api.db.base import MAX_INT_ID
 from api.db.tables.model_version import ModelVersion
 from api.dependencies import DbSession
 from api.ownership import Principal, visible_uri
@@ -49,7 +50,9 @@ def list_models(
     session: DbSession,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="versions older than this")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_INT_ID, description="versions older than this")
+    ] = None,
 ) -> list[ModelVersionOut]:
     """Model versions, newest first, with their metrics, training data and aliases.
     Models are shared by every user; a member sees `training_data.uri` only for
@@ -59,7 +62,9 @@ def list_models(
 
 
 @router.get("/{version}", response_model=ModelVersionOut)
-def get_model(session: DbSession, user: CurrentUser, version: int) -> ModelVersionOut:
+def get_model(
+    session: DbSession, user: CurrentUser, version: Annotated[int, Path(ge=1, le=MAX_INT_ID)]
+) -> ModelVersionOut:
     """One model version (locations shown as in the list)."""
     return _out(session, [service.get(session, version)], Principal.of(user))[0]
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.db.base import MAX_INT_ID
+
 
 class TrainingDataOut(BaseModel):
     uri: str | None = Field(
@@ -34,7 +36,7 @@ class ModelVersionOut(BaseModel):
 
 
 class AliasIn(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT_ID)
 
 
 class AliasOut(BaseModel):

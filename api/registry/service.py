@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.db.base import utcnow
+from api.db.base import MAX_INT_ID, utcnow
 from api.db.tables.alias_event import AliasEvent
 from api.db.tables.model_alias import ModelAlias
 from api.db.tables.model_version import ModelVersion
@@ -58,7 +58,8 @@ def register(
 
 
 def get(session: Session, number: int) -> ModelVersion:
-    version = repository.get_version(session, number)
+    # Past the column's range no version can exist (and the query itself would fail).
+    version = repository.get_version(session, number) if 1 <= number <= MAX_INT_ID else None
     if version is None:
         raise NotFound(f"no model version {number}", code="model_not_found")
     return version

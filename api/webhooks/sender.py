@@ -162,6 +162,9 @@ def send(url: str, body: bytes, headers: dict[str, str], policy: SendPolicy) -> 
             return Outcome(response.status_code, error, elapsed(), snippet)
     except BlockedDestination as exc:
         return Outcome(None, f"blocked_destination: {exc}", elapsed(), None, blocked=True)
+    except httpx.InvalidURL as exc:
+        # Not retried: the same URL will never parse (submit refuses such URLs now).
+        return Outcome(None, f"invalid_url: {exc}", elapsed(), None, blocked=True)
     except httpx.TimeoutException as exc:
         return Outcome(None, f"timeout: {_describe(exc)}", elapsed(), None)
     except httpx.TransportError as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
+
 from api.config import get_settings
 from api.errors import InvalidInput
 from api.webhooks.ssrf import AllowList, classify, literal_address
@@ -31,6 +33,10 @@ def _split(url: str) -> SplitResult:
         parts = urlsplit(url)
         _ = parts.port  # reading the port is what validates it
     except ValueError as exc:
+        raise _refuse(f"cannot be parsed: {exc}") from exc
+    try:
+        httpx.URL(url)  # the delivery's own parser: what it refuses could never be sent
+    except httpx.InvalidURL as exc:
         raise _refuse(f"cannot be parsed: {exc}") from exc
     return parts
 

@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 
 
 def log_in(client: TestClient, username: str, password: str) -> httpx.Response:
-    return client.post("/v1/auth/token", data={"username": username, "password": password})
+    response: httpx.Response = client.post(
+        "/v1/auth/token", data={"username": username, "password": password}
+    )
+    return response
 
 
 class _Collect(logging.Handler):

@@ -15,13 +15,15 @@ from tests.fixtures.db import HeadersFor, MakeUser
 
 
 def _create(client: TestClient, headers: dict[str, str], days: object = 30) -> httpx.Response:
-    return client.post(
+    response: httpx.Response = client.post(
         "/v1/api-keys", json={"name": "nightly batch", "expires_in_days": days}, headers=headers
     )
+    return response
 
 
 def _me(client: TestClient, key: str) -> httpx.Response:
-    return client.get("/v1/users/me", headers={"X-API-Key": key})
+    response: httpx.Response = client.get("/v1/users/me", headers={"X-API-Key": key})
+    return response
 
 
 def test_created_key_is_shown_once_and_opens_the_api(

@@ -16,7 +16,8 @@ from tests.fixtures.db import MakeUser
 
 
 def _refresh(client: TestClient, token: str) -> httpx.Response:
-    return client.post("/v1/auth/refresh", json={"refresh_token": token})
+    response: httpx.Response = client.post("/v1/auth/refresh", json={"refresh_token": token})
+    return response
 
 
 def _code(answer: httpx.Response) -> tuple[int, str]:

@@ -36,20 +36,21 @@ OUTAGE_SECONDS = 8  # longer than the heartbeat timeout: the job's owner looks l
 
 def _during_outage(cluster: Cluster, model: int) -> dict[str, dict[str, Any]]:
     """One call of each kind while the database is down: how it was answered."""
-    calls = {
-        "GET /v1/jobs": ("GET", "/v1/jobs", {}, cluster.headers),
+    # name -> (method, path, JSON body or None, headers)
+    calls: dict[str, tuple[str, str, dict[str, Any] | None, dict[str, str]]] = {
+        "GET /v1/jobs": ("GET", "/v1/jobs", None, cluster.headers),
         "POST /v1/predictions": (
-            "POST", "/v1/predictions", {"json": {"model": model, "instances": [INSTANCE]}},
+            "POST", "/v1/predictions", {"model": model, "instances": [INSTANCE]},
             {"X-API-Key": cluster.api_key},
         ),
-        "GET /readyz": ("GET", "/readyz", {}, {}),
+        "GET /readyz": ("GET", "/readyz", None, {}),
     }  # fmt: skip
     seen: dict[str, dict[str, Any]] = {}
-    for name, (method, path, kwargs, headers) in calls.items():
+    for name, (method, path, body, headers) in calls.items():
         clock = Stopwatch()
         try:
             url = cluster.api_url + path
-            answer = httpx.request(method, url, headers=headers, timeout=15, **kwargs)
+            answer = httpx.request(method, url, headers=headers, timeout=15, json=body)
         except httpx.HTTPError as exc:
             seen[name] = {"status": 0, "error": type(exc).__name__, "seconds": clock()}
             continue

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect
@@ -23,6 +24,7 @@ def _tables(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names()) - {"alembic_version"}
 
 
+@pytest.mark.services  # a database of its own on the test Postgres server
 def test_postgres_upgrade_downgrade_upgrade_round_trips() -> None:
     # A database of its own, so the shared migrated one is never left half-built.
     url = database_url_for_tests()

@@ -81,3 +81,24 @@ def test_default_command_is_the_api() -> None:
     command = [rest for keyword, rest in _instructions() if keyword == "CMD"][-1]
     argv = yaml.safe_load(command) if command.startswith("[") else shlex.split(command)
     assert argv[:2] == ["tasador", "serve"]
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {_normalised(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0]) for r in requirements}
+
+
+def test_the_image_leaves_out_development_and_standalone_packages() -> None:
+    """Tools for tests and linting, and the standalone mode's embedded broker, are
+    extras of the package; the image installs pyproject's dependencies alone."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = _names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert "fakeredis" in _names(extras["standalone"])
+    assert {"pytest", "moto", "mypy"} <= _names(extras["dev"])
+    for extra in ("dev", "standalone"):
+        assert runtime.isdisjoint(_names(extras[extra])), f"a {extra} package is a runtime one"
+    installs = [rest for keyword, rest in _instructions() if keyword == "RUN" and "pip" in rest]
+    assert installs, "the image installs nothing"
+    for command in installs:
+        assert "optional-dependencies" not in command and ".[" not in command, command
+    assert any("['project']['dependencies']" in command for command in installs), installs

@@ -125,6 +125,7 @@ def test_unreachable_broker_is_named_and_recovery_is_seen(
     assert status == 200, body
 
 
+@pytest.mark.services  # the other checks run against the real broker and store
 def test_hung_check_times_out_without_starting_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -7,13 +7,14 @@ either way the output must read back as the input rows plus ``price_pred``.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from api.jobs.execution.batch_io import predict_csv
-from api.ml.fast import compile_predictor
+from api.ml.predictor import compile_predictor
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.ml.training import train
@@ -21,12 +22,12 @@ from api.ml.validation import validate_frame
 
 
 @pytest.fixture(scope="module")
-def model() -> object:
+def model() -> Any:  # a fitted scikit-learn pipeline (the library is untyped)
     frame = validate_frame(generate(800, seed=11), require_target=True).frame
     return train(frame, preset="default", params={"n_estimators": 15, "max_depth": 3}).estimator
 
 
-def _run(text: bytes, model: object, chunk_rows: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _run(text: bytes, model: Any, chunk_rows: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     out, err = io.BytesIO(), io.BytesIO()
     counts = predict_csv(
         io.BytesIO(text), out, err, compile_predictor(model), chunk_rows=chunk_rows
@@ -46,23 +47,19 @@ def _awkward_csv() -> tuple[bytes, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 100_000])
-def test_valid_rows_come_back_unchanged_with_the_models_price(
-    model: object, chunk_rows: int
-) -> None:
+def test_valid_rows_come_back_unchanged_with_the_models_price(model: Any, chunk_rows: int) -> None:
     text, rows = _awkward_csv()
     predicted, errors, failed = _run(text, model, chunk_rows)
     expected = rows.drop(index=[3, 7]).reset_index(drop=True)
     pd.testing.assert_frame_equal(predicted[list(rows.columns)], expected, check_dtype=False)
     np.testing.assert_allclose(
-        predicted["price_pred"],
-        model.predict(expected[FEATURES]),
-        rtol=1e-6,  # type: ignore[attr-defined]
+        predicted["price_pred"], model.predict(expected[FEATURES]), rtol=1e-6
     )
     assert failed == 2
     assert sorted(errors["row"].unique()) == [4, 8]
 
 
-def test_a_file_with_only_a_header_gives_an_empty_output(model: object) -> None:
+def test_a_file_with_only_a_header_gives_an_empty_output(model: Any) -> None:
     header = ",".join(FEATURES).encode() + b"\n"
     out, err = io.BytesIO(), io.BytesIO()
     counts = predict_csv(io.BytesIO(header), out, err, compile_predictor(model), chunk_rows=10)

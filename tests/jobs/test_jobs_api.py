@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -46,10 +47,11 @@ def test_another_members_job_answers_404(
     job = submit(client, member_headers, training_csv).json()
     other, _ = make_user()
     other_headers = auth_headers_for(other)
-    for call in (
+    calls: list[Callable[[], httpx.Response]] = [
         lambda: client.get(f"/v1/jobs/{job['id']}", headers=other_headers),
         lambda: client.post(f"/v1/jobs/{job['id']}/cancel", headers=other_headers),
-    ):
+    ]
+    for call in calls:
         response = call()
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "job_not_found"
@@ -125,7 +127,7 @@ def test_limit_above_100_and_bad_cursor_are_refused(
 def test_bad_requests_are_refused_before_anything_is_queued(
     client: TestClient, member_headers: dict[str, str], training_csv: str
 ) -> None:
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "invalid_params": {"params": {"n_estimators": 0}},
         "data_not_found": {"train_data": training_csv.replace(".csv", "-missing.csv")},
         "invalid_uri": {"train_data": "/etc/passwd"},

@@ -10,7 +10,6 @@ import pytest
 from api.ml.synth import generate
 from api.ml.validation import validate_frame
 
-CLIENT_TRAIN_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "train.csv"
 # Small boosting so tests that are not about a preset's quality run in a second.
 FAST_PARAMS = {"n_estimators": 30, "max_depth": 3}
 

@@ -27,8 +27,8 @@ from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
 from api.ml.training import train
 from api.ml.validation import validate_frame
+from tests.client_data import client_train_csv
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "train.csv"
 FOLDS = 5
 SEED = 0
 
@@ -68,7 +68,7 @@ def cross_validate(frame: pd.DataFrame, preset: str, overrides: dict[str, Any]) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=client_train_csv())
     parser.add_argument("--only", default="", help="comma-separated candidate names")
     args = parser.parse_args()
     checked = validate_frame(pd.read_csv(args.data), require_target=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from category_encoders import TargetEncoder
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingRegressor
@@ -20,7 +19,7 @@ from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.ml.training import train
 from api.ml.validation import validate_frame
-from tests.ml.conftest import CLIENT_TRAIN_CSV
+from tests.client_data import client_train_csv, needs_client_train_csv
 
 SEED = 1234
 
@@ -68,9 +67,9 @@ def test_notebook_preset_predicts_exactly_like_the_notebook_on_synthetic_csvs(
     assert np.array_equal(project_predictions(train_raw, test_raw), expected)
 
 
-@pytest.mark.skipif(not CLIENT_TRAIN_CSV.exists(), reason="client's train.csv not available")
+@needs_client_train_csv
 def test_notebook_preset_predicts_exactly_like_the_notebook_on_the_client_data() -> None:
-    data = pd.read_csv(CLIENT_TRAIN_CSV)
+    data = pd.read_csv(client_train_csv())
     in_test = np.random.default_rng(2024).random(len(data)) < 0.2
     train_raw, test_raw = data[~in_test].reset_index(drop=True), data[in_test]
     test_raw = test_raw.reset_index(drop=True)

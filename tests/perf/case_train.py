@@ -12,22 +12,18 @@ is timed too, for reference.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.client_data import TRAIN_CSV_VARIABLE, client_train_csv
 from tests.perf.fixtures import upload
 from tests.perf.jobs import wait_for
 from tests.perf.report import Results, Row, summary
-from tests.perf.stack import ROOT, Stack
+from tests.perf.stack import Stack
 
 OVERHEAD_LIMIT = 1.2
-
-
-def train_csv() -> Path:
-    return Path(os.environ.get("TASADOR_BENCH_TRAIN_CSV", ROOT.parent / "shared/data/train.csv"))
 
 
 def _notebook_in_process(path: Path) -> float:
@@ -67,9 +63,9 @@ def _job(stack: Stack, body: dict[str, Any]) -> float:
 
 
 def run(stack: Stack, results: Results, *, quick: bool) -> None:
-    path = train_csv()
+    path = client_train_csv()
     if not path.exists():
-        results.skipped["train"] = f"{path} is absent"
+        results.skipped["train"] = f"{path} is absent (set {TRAIN_CSV_VARIABLE})"
         return
     uri = upload(path, "inputs/train.csv")
     repeats = 1 if quick else 3

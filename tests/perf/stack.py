@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import redis
@@ -124,7 +124,7 @@ class Stack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             self._start()

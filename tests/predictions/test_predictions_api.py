@@ -18,7 +18,7 @@ def test_predictions_match_the_scikit_learn_pipeline(
     trained_models: list[TrainedModel],
 ) -> None:
     frame = validate_frame(generate(300, seed=77), require_target=False).frame[FEATURES]
-    frame.iloc[0, frame.columns.get_loc("sector")] = "a sector never seen"
+    frame.loc[frame.index[0], "sector"] = "a sector never seen"
     instances = frame.to_dict(orient="records")
     response = api.post("/v1/predictions", json={"instances": instances}, headers=member_headers)
     assert response.status_code == 200, response.text

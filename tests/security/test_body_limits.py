@@ -289,7 +289,8 @@ def test_upload_parser_writes_no_byte_past_the_limit_and_stops_reading(
         sinks.append(CountingSink())
         return sinks[-1]
 
-    monkeypatch.setattr(upload_module.tempfile, "NamedTemporaryFile", sink)
+    # The temporary file the upload parser opens (through its module's tempfile).
+    monkeypatch.setattr("api.datasets.upload.tempfile.NamedTemporaryFile", sink)
     limit = MiB
     pieces = [_upload_prefix()] + [ROWS_64K] * 160  # 10 MiB of rows
     pulled: list[int] = []

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -57,7 +58,7 @@ def _logged(session: Session, request_id: str) -> int:
 
 
 def _predict(client: TestClient, headers: dict[str, str], request_id: str) -> str:
-    response = client.post(
+    response: httpx.Response = client.post(
         "/v1/predictions",
         json={"instances": [instance(), instance(type="casa")]},
         headers={**headers, "X-Request-ID": request_id},

@@ -16,6 +16,7 @@ from api.storage import (
     LocalStore,
     ObjectNotFound,
     S3Store,
+    StorageError,
     StorageFailure,
     StorageUnavailable,
 )
@@ -29,7 +30,14 @@ def _client_error(code: str, status: int, operation: str = "GetObject") -> Clien
     return ClientError(
         {
             "Error": {"Code": code, "Message": f"{code} says the store"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
+            # What botocore fills in on every error response.
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "RequestId": "test-request",
+                "HostId": "",
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
         },
         operation,
     )
@@ -51,7 +59,7 @@ def _client_error(code: str, status: int, operation: str = "GetObject") -> Clien
     ],
 )
 def test_client_error_codes_map_to_domain_errors(
-    code: str, status: int, expected: type[TasadorError], error_code: str, phrase: str
+    code: str, status: int, expected: type[StorageError], error_code: str, phrase: str
 ) -> None:
     error = map_client_error(_client_error(code, status), URI)
     assert type(error) is expected

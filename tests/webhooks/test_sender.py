@@ -64,3 +64,10 @@ def test_nobody_listening_is_a_connection_error() -> None:
     outcome = send(f"http://127.0.0.1:{port}/hook", b"{}", HEADERS, LOOPBACK_ALLOWED)
     assert outcome.status_code is None and not outcome.blocked
     assert outcome.error is not None and outcome.error.startswith("connection_error: ")
+
+
+def test_a_url_the_client_cannot_parse_is_a_recorded_final_failure() -> None:
+    """A job stored before submit checked this still gets an attempt on record."""
+    outcome = send("http://0177.0.0.1:9/hook", b"{}", HEADERS, LOOPBACK_ALLOWED)
+    assert outcome.blocked and not outcome.delivered and outcome.status_code is None
+    assert outcome.error is not None and outcome.error.startswith("invalid_url:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from api.config import get_settings
@@ -10,7 +12,7 @@ from api.webhooks.urls import check_callback_url
 
 
 @pytest.fixture
-def https_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def https_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("TASADOR_WEBHOOK_ALLOW_HTTP", raising=False)
     monkeypatch.delenv("TASADOR_WEBHOOK_ALLOWED_HOSTS", raising=False)
     get_settings.cache_clear()
@@ -29,6 +31,10 @@ def https_only(monkeypatch: pytest.MonkeyPatch) -> None:
         ("https://user:pw@hooks.example.com/x", "must not contain credentials"),
         ("https://hooks.example.com/x#frag", "must not contain a #fragment"),
         ("https://hooks.example.com:99999/x", "cannot be parsed"),
+        # Octal and non-ASCII digit hosts: the sender's parser refuses them, so
+        # they were accepted here and then failed at delivery without an attempt.
+        ("https://0177.0.0.1/x", "cannot be parsed"),
+        ("https://\u2460\u2461\u2466.0.0.1/x", "cannot be parsed"),
         ("https://hooks.example.com/a b", "whitespace or control characters"),
         ("https://127.0.0.1/x", "points at 127.0.0.1, a loopback address"),
         ("https://[::1]/x", "points at ::1, a loopback address"),

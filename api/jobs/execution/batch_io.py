@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from api.datasets.reading import HashingReader, TextChunk, iter_text_chunks
-from api.ml.fast import FastPredictor, UnpredictableInput
+from api.ml.predictor import FastPredictor, UnpredictableInput
 
 PREDICTION_COLUMN = "price_pred"
 ERROR_HEADER = ("row", "column", "reason")

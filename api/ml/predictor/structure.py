@@ -1,4 +1,4 @@
-"""Recognise the fitted estimator structures the fast predictor can reproduce.
+"""Recognise the fitted estimator structures the compiled predictor can reproduce.
 
 Only the fixed pipeline shape the presets build is accepted (ColumnTransformer with
 one TargetEncoder on the categorical columns, optional numeric passthrough, then a
@@ -20,9 +20,7 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-CATEGORICAL = ("type", "sector")
-NUMERIC = ("net_usable_area", "net_area", "n_rooms", "n_bathroom", "latitude", "longitude")
-FEATURES = (*CATEGORICAL, *NUMERIC)
+from api.ml.schema import CATEGORICAL, NUMERIC
 
 # inverse_func objects we can apply ourselves, by the name stored in the predictor
 # (a name pickles; a ufunc reference would too, but the name also documents intent).
@@ -30,7 +28,7 @@ _INVERSES: dict[Any, str] = {np.exp: "exp", np.expm1: "expm1"}
 
 
 class UnsupportedModel(ValueError):
-    """The estimator is not a structure the fast predictor reproduces exactly."""
+    """The estimator is not a structure the compiled predictor reproduces exactly."""
 
 
 class UnpredictableInput(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -15,14 +15,17 @@ from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from api.ml.fast import (
+from api.ml.predictor import (
     BLOCK_ROWS,
     UnpredictableInput,
     UnsupportedModel,
+    compile_kernels,
     compile_predictor,
+    kernels,
 )
-from api.ml.fast_bench import time_batch, time_single_row
-from api.ml.fast_structure import NUMERIC
+from api.ml.predictor.forest import PERFECT_MAX_DEPTH
+from api.ml.schema import NUMERIC
+from tests.perf.predictor_bench import time_batch, time_single_row
 
 SECTORS = ["las condes", "vitacura", "providencia", "ñuñoa", "la reina", "lo barnechea", "macul"]
 SECTOR_PREMIUM = dict(zip(SECTORS, [1.3, 1.5, 1.2, 1.0, 1.1, 1.4, 0.8], strict=True))
@@ -92,7 +95,10 @@ MODELS: dict[str, Callable[[], Any]] = {
     "log1p_target": lambda: TransformedTargetRegressor(
         regressor=pipeline("passthrough", "absolute_error"), func=np.log1p, inverse_func=np.expm1
     ),
-    "deep_trees_traversal": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "depth_9_padded": lambda: pipeline("passthrough", "squared_error", trees=15, depth=9),
+    "deeper_than_padding_sparse": lambda: pipeline(
+        "passthrough", "squared_error", trees=8, depth=PERFECT_MAX_DEPTH + 2
+    ),
     "tuned_encoder": lambda: pipeline(
         "passthrough", "squared_error", min_samples_leaf=5, smoothing=2.0
     ),
@@ -121,6 +127,15 @@ def fitted(train: tuple[pd.DataFrame, pd.Series]) -> dict[str, Any]:
     return {name: build().fit(frame, price) for name, build in MODELS.items()}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as the prediction endpoint hands them over: column name -> value."""
+    return [{str(name): value for name, value in row.items()} for row in frame.to_dict("records")]
+
+
+def record(row: pd.Series) -> dict[str, Any]:
+    return {str(name): value for name, value in row.to_dict().items()}
+
+
 def relative_error(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(np.max(np.abs(actual - expected) / np.abs(expected)))
 
@@ -136,6 +151,18 @@ def test_predictions_match_the_pipeline_within_1e6_relative(
     assert relative_error(expected, actual) <= 1e-6
 
 
+def test_forests_deeper_than_the_padding_limit_use_the_stacked_nodes(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    estimator = fitted["deeper_than_padding_sparse"]
+    predictor = compile_predictor(estimator)
+    assert predictor.forest.depth > PERFECT_MAX_DEPTH and predictor.forest.roots is not None
+    rows = held_out.iloc[20:30]
+    expected = estimator.predict(rows)
+    one_by_one = [predictor.predict_records([r])[0] for r in records(rows)]
+    assert relative_error(expected, np.array(one_by_one)) <= 1e-6
+
+
 @pytest.mark.parametrize("name", ["notebook_drop_absolute_error", "log_target"])
 def test_records_columns_and_frame_give_the_same_predictions(
     name: str, fitted: dict[str, Any], held_out: pd.DataFrame
@@ -143,7 +170,7 @@ def test_records_columns_and_frame_give_the_same_predictions(
     rows = held_out.iloc[:300].drop(index=16)  # records are validated: no missing values
     predictor = compile_predictor(fitted[name])
     from_frame = predictor.predict_frame(rows)
-    from_records = predictor.predict_records(rows.to_dict("records"))
+    from_records = predictor.predict_records(records(rows))
     from_columns = predictor.predict_columns(
         rows["type"].to_numpy(), rows["sector"].to_numpy(), rows[list(NUMERIC)].to_numpy()
     )
@@ -160,7 +187,7 @@ def test_a_single_record_matches_a_one_row_pipeline_call(
     for i in (0, 10, 100):
         row = held_out.iloc[[i]]
         expected = estimator.predict(row)
-        actual = predictor.predict_records(row.to_dict("records"))
+        actual = predictor.predict_records(records(row))
         assert relative_error(expected, actual) <= 1e-6
 
 
@@ -216,7 +243,7 @@ def test_unknown_category_with_handle_unknown_error_names_row_and_column(
     ):
         predictor.predict_frame(held_out)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        predictor.predict_records([held_out.iloc[10].to_dict()])
+        predictor.predict_records([record(held_out.iloc[10])])
     known = held_out.iloc[20:40]
     assert relative_error(estimator.predict(known), predictor.predict_frame(known)) <= 1e-6
 
@@ -227,11 +254,11 @@ def test_unknown_category_encoded_as_nan_is_refused_like_the_pipeline(
     frame, price = train
     estimator = pipeline("passthrough", "squared_error", trees=10, handle_unknown="return_nan")
     estimator.fit(frame, price)
-    records = held_out.iloc[10:12].to_dict("records")  # type 'oficina'
+    offices = records(held_out.iloc[10:12])  # type 'oficina'
     with pytest.raises(ValueError):
         estimator.predict(held_out.iloc[10:12])
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'type'.*'oficina'"):
-        compile_predictor(estimator).predict_records(records)
+        compile_predictor(estimator).predict_records(offices)
 
 
 def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
@@ -246,7 +273,7 @@ def test_non_finite_numeric_value_is_refused_with_its_row_and_column(
     with pytest.raises(UnpredictableInput, match=r"row 3, column 'net_area'"):
         predictor.predict_frame(rows)
     with pytest.raises(UnpredictableInput, match=r"row 0, column 'net_area'"):
-        predictor.predict_records([rows.iloc[3].to_dict()])
+        predictor.predict_records([record(rows.iloc[3])])
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +351,20 @@ def test_benchmark_helpers_report_timings(fitted: dict[str, Any]) -> None:
     assert single["pipeline_us"] > 0 and single["predictor_us"] > 0
     batch = time_batch(predictor, rows=10_000)
     assert batch["rows"] == 10_000 and batch["rows_per_second"] > 0
+
+
+def test_compile_kernels_covers_the_types_real_predictions_use(
+    fitted: dict[str, Any], held_out: pd.DataFrame
+) -> None:
+    compile_kernels()
+    dispatchers = [kernels.predict_perfect, kernels.predict_perfect_one, kernels.predict_sparse]
+    before = [len(cast(Any, d).signatures) for d in dispatchers]
+    assert all(before)
+    rows = held_out.iloc[20:30]
+    for name in ("passthrough_squared_error", "deeper_than_padding_sparse"):
+        predictor = compile_predictor(fitted[name])
+        predictor.predict_frame(rows)
+        predictor.predict_records(records(rows.iloc[:1]))
+    # No new specialisation: a process that called compile_kernels before forking
+    # hands its children machine code for every call they make.
+    assert [len(cast(Any, d).signatures) for d in dispatchers] == before

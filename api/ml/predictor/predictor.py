@@ -1,45 +1,31 @@
 """A fast predictor compiled from a fitted pipeline, for serving and batch inference.
 
 ``compile_predictor`` turns the fitted pipeline of the presets (optionally wrapped
-in a log-target TransformedTargetRegressor) into plain dictionaries and numpy
-arrays. Its outputs match ``estimator.predict`` within 1e-6 relative error (in
-practice to the last bit or two), without pandas or scikit-learn on the hot path.
+in a log-target TransformedTargetRegressor) into plain dictionaries and arrays
+evaluated by compiled kernels. Its outputs equal ``estimator.predict`` (the tests
+allow 1e-6 relative error; in practice they are bit-identical), without pandas or
+scikit-learn on the hot path.
 
 When the trees split on no numeric column (the notebook preset drops them), the
 prediction depends only on the (type, sector) codes, so every combination is
 precomputed into a small table and a prediction is two dictionary look-ups and an
-array index. Otherwise rows go through the stacked-tree traversal in blocks.
+array index. Otherwise rows are encoded in blocks and handed to the forest kernels.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from api.ml.fast_encoding import CategoryColumn, extract_columns, is_missing
-from api.ml.fast_forest import Forest, flatten
-from api.ml.fast_masks import LeafMasks, build_masks
-from api.ml.fast_structure import (
-    CATEGORICAL,
-    FEATURES,
-    NUMERIC,
-    UnpredictableInput,
-    UnsupportedModel,
-    recognise,
-)
-
-__all__ = [
-    "FEATURES",
-    "FastPredictor",
-    "UnpredictableInput",
-    "UnsupportedModel",
-    "compile_predictor",
-]
+from api.ml.predictor.encoding import CategoryColumn, extract_columns, is_missing
+from api.ml.predictor.forest import Forest, compile_forest, default_threads
+from api.ml.predictor.structure import UnpredictableInput, recognise
+from api.ml.schema import CATEGORICAL, NUMERIC
 
 FloatArray = npt.NDArray[np.float64]
 BLOCK_ROWS = 8192
@@ -63,15 +49,17 @@ class FastPredictor:
         self.layout = layout
         self.forest = forest
         self.inverse = inverse
+        # Threads that share a large batch (the kernels release the GIL); a caller
+        # that already runs one process per core may set 1.
+        self.threads = default_threads()
         # numeric features the regressor sees, with their column in the numeric block
         self.numeric_slots = [(j, NUMERIC.index(n)) for j, n in enumerate(layout) if n in NUMERIC]
         used = {layout[i] for i in forest.used_features}
         self.table: FloatArray | None = None
-        self.masks: LeafMasks | None = None
         if used <= set(CATEGORICAL):
             self.table = self._combination_table()
         else:
-            self.masks = build_masks(forest)
+            forest.warm_up()
 
     @property
     def uses_numeric(self) -> bool:
@@ -92,11 +80,10 @@ class FastPredictor:
             np.arange(t_values.size), np.arange(s_values.size), indexing="ij"
         )
         encoded = {"type": t_values[t_codes.ravel()], "sector": s_values[s_codes.ravel()]}
-        X = np.zeros((t_codes.size, len(self.layout)), dtype=np.float64)
+        X = np.zeros((t_codes.size, len(self.layout)), dtype=np.float32)
         for j, name in enumerate(self.layout):
             if name in encoded:
                 X[:, j] = encoded[name]
-        X = X.astype(np.float32).astype(np.float64)
         valid = np.isfinite(X).all(axis=1)
         table = np.full(t_codes.size, np.nan)
         table[valid] = self._finish(self.forest.raw_predict(X[valid]))
@@ -124,8 +111,8 @@ class FastPredictor:
         """Predict column arrays; ``numeric`` is (n, 6) in NUMERIC order.
 
         Rows are processed in blocks of BLOCK_ROWS so memory stays bounded however
-        large the batch. ``numeric`` may be None only for models that use no
-        numeric column.
+        large the batch; each block is shared among ``self.threads`` threads.
+        ``numeric`` may be None only for models that use no numeric column.
         """
         n = len(type)
         if len(sector) != n:
@@ -174,16 +161,16 @@ class FastPredictor:
         if self.table is not None:
             result = self.table[codes["type"], codes["sector"]]
             return np.array([result], dtype=np.float64)
-        x = []
-        for name in self.layout:
-            # float32 rounding, as the regressor's input validation does
-            raw = encoded[name] if name in encoded else cast(float, record[name])
-            value = float(np.float32(raw))
-            if not math.isfinite(value):
-                raise UnpredictableInput(_NON_FINITE.format(row=0, column=name))
-            x.append(value)
-        model = self.forest if self.masks is None else self.masks
-        return self._finish(model.raw_predict(np.array([x], dtype=np.float64)))
+        # float32 rounding, as the regressor's input validation does
+        x = np.array(
+            [encoded[name] if name in encoded else record[name] for name in self.layout],
+            dtype=np.float32,
+        )
+        raw = self.forest.raw_predict_one(x)
+        if math.isnan(raw):  # a value is not finite (or overflowed float32)
+            bad = self.layout[int(np.flatnonzero(~np.isfinite(x))[0])]
+            raise UnpredictableInput(_NON_FINITE.format(row=0, column=bad))
+        return self._finish(np.array([raw], dtype=np.float64))
 
     def _predict_block(
         self,
@@ -203,17 +190,15 @@ class FastPredictor:
             if np.isnan(result).any():
                 self._refuse_codes(codes, raw, first_row)
             return result
-        X = np.empty((len(types), len(self.layout)), dtype=np.float64)
+        X = np.empty((len(types), len(self.layout)), dtype=np.float32)
         for j, name in enumerate(self.layout):
             if name in codes:
                 X[:, j] = self.columns[name].values[codes[name]]
         for slot, (j, _) in enumerate(self.numeric_slots):
             X[:, j] = rounded[:, slot]
-        X = X.astype(np.float32).astype(np.float64)
         if np.isnan(X).any():
             self._refuse_codes(codes, raw, first_row)
-        model = self.forest if self.masks is None else self.masks
-        return self._finish(model.raw_predict(X))
+        return self._finish(self.forest.raw_predict(X, self.threads))
 
     def _refuse_codes(
         self, codes: dict[str, npt.NDArray[np.intp]], raw: dict[str, Any], first_row: int
@@ -239,5 +224,5 @@ def compile_predictor(estimator: Any) -> FastPredictor:
     """
     structure = recognise(estimator)
     columns = extract_columns(structure.encoder, structure.encoder_columns)
-    forest = flatten(structure.regressor)
+    forest = compile_forest(structure.regressor)
     return FastPredictor({c.name: c for c in columns}, structure.layout, forest, structure.inverse)

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from api.ml.fast_structure import UnpredictableInput, UnsupportedModel
+from api.ml.predictor.structure import UnpredictableInput, UnsupportedModel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
