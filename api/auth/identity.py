@@ -1,5 +1,9 @@
 """The signed-in user of a request: a frozen snapshot, never a live ORM object.
 
+``Account`` is what the rules of other domains need to know about a user; the
+ORM ``User`` and ``SignedInUser`` both fit it, so a service can be handed the
+snapshot a request resolved to, or a row loaded by the worker or the CLI.
+
 A snapshot is what the credential cache keeps and hands to every request of
 that user for a fraction of a second, from whichever thread serves it. Being
 immutable and detached from any session, no route can change it or write it
@@ -10,8 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from api.db.tables.user import ROLE_ADMIN, User
+
+
+class Account(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
