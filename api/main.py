@@ -24,7 +24,7 @@ from api.http_faults import CLIENT_CLOSED_REQUEST, install_outage_handlers, is_c
 from api.jobs.endpoints import router as jobs_router
 from api.limits import BodyLimit, request_id_from
 from api.logging import configure_logging, get_logger, mark_logged
-from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.observability import HTTP_LATENCY, HTTP_REQUESTS
 from api.predictions.endpoints import router as predictions_router
 from api.predictions.serving import serving_lifespan
 from api.registry.endpoints import router as models_router

@@ -7,6 +7,7 @@ are constants here and the worker registers its tasks under the same names.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from celery import Celery
@@ -18,6 +19,7 @@ from api.db.session import defer
 QUEUE_TRAINING = "training"
 QUEUE_INFERENCE = "inference"
 QUEUE_WEBHOOKS = "webhooks"
+QUEUES = (QUEUE_TRAINING, QUEUE_INFERENCE, QUEUE_WEBHOOKS)
 
 TASK_RUN_TRAINING = "tasador.jobs.run_training"
 TASK_RUN_BATCH_INFERENCE = "tasador.jobs.run_batch_inference"
@@ -63,24 +65,33 @@ def defer_send(
     defer(session, lambda: send(task_name, args, queue, countdown))
 
 
-def depth(queue: str) -> int | None:
-    """Messages waiting in ``queue``, or None when the broker cannot say.
+def depths(queues: Iterable[str], *, timeout: float = 2.0) -> dict[str, int]:
+    """Messages waiting in each of ``queues``; empty when the broker is not Redis.
 
     Kombu's Redis transport keeps a queue as a list of that name (a message a
-    worker took but has not acknowledged is no longer in it).
+    worker took but has not acknowledged is no longer in it). Raises
+    ``redis.RedisError`` when the broker does not answer within ``timeout``.
     """
     url = get_settings().broker_url
     if not url.startswith(("redis://", "rediss://")):
-        return None
+        return {}
     import redis
 
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        return int(client.llen(queue))
-    except redis.RedisError:
-        return None
+        return {name: int(client.llen(name)) for name in queues}
     finally:
         client.close()
+
+
+def depth(queue: str) -> int | None:
+    """Messages waiting in ``queue``, or None when the broker cannot say."""
+    import redis
+
+    try:
+        return depths([queue]).get(queue)
+    except redis.RedisError:
+        return None
 
 
 def reset_producer() -> None:

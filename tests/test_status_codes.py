@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from api.auth.tokens import issue_access_token
 from api.db.engine import build_engine, configure_engine
 from api.main import create_app
-from api.metrics import REGISTRY
+from api.observability import REGISTRY
 from tests.fixtures.logs import CapturedLines
 from tests.fixtures.server import LiveServer
 from tests.fixtures.worker import log_in_committed_member

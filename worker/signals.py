@@ -15,7 +15,7 @@ from celery.signals import (
 )
 
 from api.db.engine import dispose_engine
-from api.jobs.reaper import ReaperThread
+from api.jobs.execution.reaper import ReaperThread
 from api.ml.predictor import compile_kernels
 
 _reaper: ReaperThread | None = None

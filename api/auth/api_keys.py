@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session
 
 from api.auth import repository
 from api.auth.errors import InvalidToken, TokenExpired
-from api.auth.identity import SignedInUser
+from api.auth.identity import Account, SignedInUser
 from api.auth.opaque import API_KEY_PREFIX, digest, display_prefix, new_secret
 from api.db.base import utcnow
 from api.db.tables.api_key import ApiKey
 from api.errors import NotFound
 from api.logging import get_logger
-from api.users.account import Account
 
 log = get_logger("api.audit")
 

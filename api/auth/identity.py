@@ -10,8 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from api.db.tables.user import ROLE_ADMIN, User
+
+
+# What the rules need to know about a user: a table row and a signed-in snapshot
+# both fit, so services take an ``Account`` and never need the row loaded.
+class Account(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    @property
+    def is_admin(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

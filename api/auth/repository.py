@@ -1,4 +1,9 @@
-"""All SQL for authentication: refresh tokens, API keys, failed login attempts."""
+"""All SQL for authentication: the account a credential opens, refresh tokens, API keys,
+failed login attempts.
+
+Reading the account here, rather than through ``api.users``, keeps auth below
+users: every domain's routes depend on auth, the users routes included.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,17 @@ from api.db.tables.api_key import ApiKey
 from api.db.tables.login_attempt import LoginAttempt
 from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
+
+# Accounts
+
+
+def user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
 
 # Refresh tokens
 

@@ -23,7 +23,6 @@ from api.db.base import utcnow
 from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
 from api.logging import get_logger
-from api.users import repository as users
 
 log = get_logger("api.audit")
 
@@ -72,7 +71,7 @@ def finish_login(
     """
     # The whole name, not the throttle's 64-character key: a longer name must
     # not log in as the user whose name it starts with.
-    user = users.get_by_username(session, username.strip().lower())
+    user = repository.user_by_username(session, username.strip().lower())
     matches, new_hash = verify_password(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
         reason = "unknown_user" if user is None else "wrong_password" if not matches else "inactive"
@@ -114,7 +113,7 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
         )
     if row.expires_at <= now:
         raise TokenExpired("the refresh token has expired; log in again")
-    user = users.get(session, row.user_id)
+    user = repository.user(session, row.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the account of this refresh token is disabled")
     row.used_at = now
@@ -125,7 +124,7 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
 
 def signed_in_user(session: Session, user_id: int) -> SignedInUser:
     """The user an access token names, as the database says now (not as the token says)."""
-    user = users.get(session, user_id)
+    user = repository.user(session, user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the user of this access token no longer exists or is disabled")
     return SignedInUser.of(user)

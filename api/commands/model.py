@@ -26,7 +26,7 @@ import typer
 from api.config import get_settings
 from api.datasets.reading import CsvSummary, HashingReader, iter_chunks, problems_as_details
 from api.errors import InvalidInput, NotFound, TasadorError
-from api.jobs.batch_io import predict_csv
+from api.jobs.execution.batch_io import predict_csv
 from api.ml import artifact as artifacts
 from api.ml.artifact import ArtifactError
 from api.ml.predictor import UnsupportedModel, compile_predictor

@@ -16,7 +16,7 @@ from types import FrameType
 import typer
 
 from api.config import get_settings
-from api.jobs.reaper import Reaper
+from api.jobs.execution.reaper import Reaper
 from api.logging import configure_logging, get_logger
 
 log = get_logger("api.commands.reaper")

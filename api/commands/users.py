@@ -14,7 +14,7 @@ import typer
 from api.config import get_settings
 from api.db.session import session_scope
 from api.errors import TasadorError
-from api.users.service import create_user, ensure_admin
+from api.users import service as users_service
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def create_command(
     )
     try:
         with session_scope() as session:
-            user = create_user(session, username, password, role)
+            user = users_service.create_user(session, username, password, role)
             typer.echo(f"created user {user.username!r} (id {user.id}, role {user.role})")
     except TasadorError as exc:
         raise _fail(exc) from None
@@ -56,7 +56,7 @@ def bootstrap_admin_command() -> None:
         return
     try:
         with session_scope() as session:
-            created = ensure_admin(
+            created = users_service.ensure_admin(
                 session, settings.admin_username, settings.admin_password.get_secret_value()
             )
     except TasadorError as exc:

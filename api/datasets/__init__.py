@@ -1,0 +1,1 @@
+"""Datasets: CSV uploads into the object store, validated row by row and fingerprinted."""

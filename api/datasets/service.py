@@ -9,6 +9,7 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
+from api.auth.identity import Account
 from api.config import get_settings
 from api.datasets import repository
 from api.datasets.reading import HashingReader, problems_as_details, summarise
@@ -17,7 +18,6 @@ from api.db.tables.dataset import Dataset
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
 from api.ownership import dataset_uri
 from api.storage import get_store
-from api.users.account import Account
 
 
 def _check_size(upload: IO[bytes], limit: int) -> None:

@@ -1,0 +1,1 @@
+"""Operations: liveness, readiness (each dependency checked) and the Prometheus page."""

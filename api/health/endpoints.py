@@ -14,7 +14,7 @@ from api.db.tables.user import ROLE_ADMIN
 from api.errors import NotAuthenticated, error_envelope
 from api.health import checks
 from api.http_faults import RETRY_AFTER_SECONDS
-from api.metrics import REGISTRY
+from api.observability import REGISTRY
 
 router = APIRouter(tags=["operations"])
 

@@ -1,19 +1,24 @@
-"""Job routes: submit training and batch-inference jobs, poll, list, cancel."""
+"""Job routes: submit training and batch-inference jobs, poll, list, cancel, and each
+job's webhook deliveries."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.auth.dependencies import CurrentUser
+from api.db.tables.job import JobKind, JobStatus
 from api.dependencies import DbSession
 from api.jobs import service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
 from api.ownership import Principal
+from api.webhooks import service as webhooks_service
+from api.webhooks.schemas import DeliveryList, DeliveryOut
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+# Tags per route: a job's deliveries are listed with the webhooks in /docs.
+router = APIRouter(prefix="/v1/jobs")
 
 IdempotencyKey = Annotated[
     str | None,
@@ -29,7 +34,9 @@ def _accepted(response: Response, job_id: uuid.UUID) -> None:
     response.headers["Location"] = f"/v1/jobs/{job_id}"
 
 
-@router.post("/training", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+@router.post(
+    "/training", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+)
 def submit_training(
     body: TrainingJobIn,
     session: DbSession,
@@ -50,7 +57,9 @@ def submit_training(
     return JobOut.seen_by(job, Principal.of(user))
 
 
-@router.post("/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+@router.post(
+    "/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+)
 def submit_batch_inference(
     body: BatchJobIn,
     session: DbSession,
@@ -69,15 +78,12 @@ def submit_batch_inference(
     return JobOut.seen_by(job, Principal.of(user))
 
 
-@router.get("", response_model=JobPage)
+@router.get("", response_model=JobPage, tags=["jobs"])
 def list_jobs(
     session: DbSession,
     user: CurrentUser,
-    kind: Literal["training", "batch_inference"] | None = None,
-    status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-        Query(alias="status"),
-    ] = None,
+    kind: JobKind | None = None,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
 ) -> JobPage:
@@ -89,15 +95,40 @@ def list_jobs(
     return JobPage(items=[JobOut.seen_by(j, viewer) for j in rows], next_cursor=next_cursor)
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, tags=["jobs"])
 def get_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     """A job: status, progress (0..1), attempts, result or error."""
     return JobOut.seen_by(service.get_visible(session, user, job_id), Principal.of(user))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut)
+@router.post("/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
 def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     """Cancel a queued or running job. A queued job never starts; a running one
     stops at its next chunk or boosting stage and leaves no partial output.
     `409 job_finished` if it already ended."""
     return JobOut.seen_by(service.cancel(session, user, job_id), Principal.of(user))
+
+
+@router.get("/{job_id}/deliveries", response_model=DeliveryList, tags=["webhooks"])
+def list_deliveries(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> DeliveryList:
+    """The webhook deliveries of one of your jobs, with every attempt: when,
+    the status code or error, how long it took, and the start of the answer."""
+    job = service.get_visible(session, user, job_id)
+    history = webhooks_service.history(session, job)
+    return DeliveryList(items=[DeliveryOut.of(h.delivery, h.attempts) for h in history])
+
+
+@router.post(
+    "/{job_id}/deliveries/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryOut,
+    tags=["webhooks"],
+)
+def redeliver(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> DeliveryOut:
+    """Send the job's final event once more (same `webhook-id`, so a receiver
+    that de-duplicates sees it as the same event). `409` if the job has not
+    ended or has no `callback_url`."""
+    job = service.get_visible(session, user, job_id)
+    delivery = service.redeliver_final_event(session, job)
+    item = webhooks_service.delivery_history(session, delivery)
+    return DeliveryOut.of(item.delivery, item.attempts)

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from api.db.tables.job import Job
-from api.jobs.state import QUEUED, RUNNING
+from api.db.tables.job import Job, JobKind, JobStatus
 
 
 def add(session: Session, job: Job) -> Job:
@@ -36,8 +35,8 @@ def page(
     session: Session,
     *,
     owner_id: int | None,
-    kind: str | None,
-    status: str | None,
+    kind: JobKind | None,
+    status: JobStatus | None,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> Sequence[Job]:
@@ -70,12 +69,12 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
         .where(
             Job.id == job_id,
             or_(
-                Job.status == QUEUED,
-                (Job.status == RUNNING) & (Job.heartbeat_at < stale_before),
+                Job.status == JobStatus.QUEUED,
+                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before),
             ),
         )
         .values(
-            status=RUNNING,
+            status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
             progress=0.0,
             heartbeat_at=now,
@@ -86,7 +85,7 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> str | None:
+def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> JobStatus | None:
     """Heartbeat (plus any progress values) for the attempt that owns the job.
 
     Returns the job's status, so the worker learns of a cancellation, or None when
@@ -94,42 +93,65 @@ def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> s
     """
     stmt = (
         update(Job)
-        .where(Job.id == job_id, Job.attempts == attempt, Job.status == RUNNING)
+        .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.RUNNING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
-        return RUNNING
+        return JobStatus.RUNNING
     row = session.execute(select(Job.status, Job.attempts).where(Job.id == job_id)).first()
     if row is None or row.attempts != attempt:
         return None
-    return str(row.status)
+    return JobStatus(row.status)
 
 
 def stale_running(session: Session, stale_before: datetime) -> Sequence[Job]:
     """Running jobs whose heartbeat stopped; rows another reaper holds are skipped."""
     stmt = (
         select(Job)
-        .where(Job.status == RUNNING, Job.heartbeat_at < stale_before)
+        .where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before)
         .with_for_update(skip_locked=True)
     )
     return session.scalars(stmt).all()
 
 
-def waiting_since(session: Session, kind: str, sent_before: datetime) -> Sequence[Job]:
+def waiting_since(session: Session, kind: JobKind, sent_before: datetime) -> Sequence[Job]:
     """Queued jobs of ``kind`` last sent before ``sent_before``, oldest first."""
     stmt = (
         select(Job)
-        .where(Job.status == QUEUED, Job.kind == kind, Job.enqueued_at < sent_before)
+        .where(Job.status == JobStatus.QUEUED, Job.kind == kind, Job.enqueued_at < sent_before)
         .order_by(Job.enqueued_at, Job.id)
         .with_for_update(skip_locked=True)
     )
     return session.scalars(stmt).all()
 
 
-def count_queued(session: Session, kind: str) -> int:
-    stmt = select(func.count()).select_from(Job).where(Job.status == QUEUED, Job.kind == kind)
+def count_queued(session: Session, kind: JobKind) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.status == JobStatus.QUEUED, Job.kind == kind)
+    )
     return int(session.scalar(stmt) or 0)
+
+
+def count_by_kind_and_status(session: Session) -> list[tuple[JobKind, JobStatus, int]]:
+    stmt = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    return [(kind, status, int(count)) for kind, status, count in session.execute(stmt)]
+
+
+def run_times(session: Session, limit: int) -> list[tuple[JobKind, datetime, datetime]]:
+    """(kind, started_at, finished_at) of up to ``limit`` jobs that ran and ended."""
+    stmt = (
+        select(Job.kind, Job.started_at, Job.finished_at)
+        .where(Job.finished_at.is_not(None), Job.started_at.is_not(None))
+        .limit(limit)
+    )
+    return [
+        (kind, started, ended)
+        for kind, started, ended in session.execute(stmt)
+        if started is not None and ended is not None
+    ]
 
 
 def running_attempts(
@@ -138,5 +160,5 @@ def running_attempts(
     """(job id, attempt) of those jobs that are running now: their live attempts."""
     if not job_ids:
         return set()
-    stmt = select(Job.id, Job.attempts).where(Job.id.in_(job_ids), Job.status == RUNNING)
+    stmt = select(Job.id, Job.attempts).where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
     return {(row.id, row.attempts) for row in session.execute(stmt)}

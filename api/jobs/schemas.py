@@ -1,4 +1,5 @@
-"""Request and response bodies of the jobs API (see API.md, Jobs)."""
+"""Request and response bodies of the jobs API (see docs/api.md, Jobs), and the
+results a job records."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from api.db.base import MAX_INT_ID
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
 
 
@@ -43,6 +44,68 @@ class BatchJobIn(BaseModel):
     callback_url: str | None = None
 
 
+# A result holds the keys the job recorded and only those (``MISSING`` fields
+# are left out): ``alias`` only when production moved, ``errors_data`` only
+# when rows failed, and results of jobs from earlier versions lack the fields
+# added since. ``artifact_uri`` is ``null`` when hidden from the viewer.
+
+
+class TrainingResult(BaseModel):
+    """What a succeeded training job recorded."""
+
+    model_version: int | MISSING = Field(
+        default=MISSING, description="the model version it registered"
+    )
+    metrics: dict[str, Any] | MISSING = Field(
+        default=MISSING,
+        description="rmse, mae, mape, median_ape and within_10pct on the evaluation rows",
+    )
+    evaluation: dict[str, Any] | MISSING = Field(
+        default=MISSING,
+        description="the rows the metrics come from: `on` is `test_data`, or `holdout` (a "
+        "seeded share of `train_data`, with `fraction`, `seed` and `refit_on_all_rows`); `rows`",
+    )
+    artifact_uri: str | MISSING | None = Field(
+        default=MISSING, description="where the model artifact is stored; `null` for members"
+    )
+    promoted: bool | MISSING = Field(default=MISSING, description="whether `production` moved")
+    promotion: str | MISSING = Field(
+        default=MISSING, description="why `production` moved to it or not"
+    )
+    alias: str | MISSING = Field(default=MISSING, description="the alias moved; only if promoted")
+
+
+class BatchResult(BaseModel):
+    """What a succeeded batch-inference job recorded."""
+
+    output_data: str | MISSING = Field(
+        default=MISSING, description="the predictions: every valid input row plus `price_pred`"
+    )
+    rows: int | MISSING = Field(default=MISSING, description="rows predicted")
+    failed_rows: int | MISSING = Field(default=MISSING, description="invalid rows, not predicted")
+    errors_data: str | MISSING = Field(
+        default=MISSING,
+        description="`row,column,reason` of every problem; only when rows failed",
+    )
+    model_version: int | MISSING = Field(
+        default=MISSING, description="the model version that predicted"
+    )
+    input_sha256: str | MISSING = Field(
+        default=MISSING, description="sha256 of `input_data` as it was read"
+    )
+
+
+JobResult = TrainingResult | BatchResult
+
+
+def result_of(job: Job) -> JobResult | None:
+    """The job's recorded result as its model (which one is told by the job's kind)."""
+    if job.result is None:
+        return None
+    model = TrainingResult if job.kind == JobKind.TRAINING else BatchResult
+    return model.model_validate(job.result)
+
+
 class JobError(BaseModel):
     code: str
     message: str
@@ -50,18 +113,18 @@ class JobError(BaseModel):
 
 
 class JobOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
-    kind: Literal["training", "batch_inference"]
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    kind: JobKind
+    status: JobStatus
     progress: float
     attempts: int
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     request: dict[str, Any]
-    result: dict[str, Any] | None
+    result: TrainingResult | BatchResult | None = Field(
+        description="set once the job succeeded: a training or a batch result, by `kind`"
+    )
     error: JobError | None
     model_version: int | None = None
 
@@ -69,11 +132,23 @@ class JobOut(BaseModel):
     def seen_by(cls, job: Job, viewer: Principal) -> JobOut:
         """The job as ``viewer`` may see it: a location they may not read (a model
         artifact, for a member) is shown as ``null``."""
-        out = cls.model_validate(job)
-        if out.result and "artifact_uri" in out.result:
-            uri = out.result["artifact_uri"]
-            out.result = {**out.result, "artifact_uri": visible_uri(viewer, uri)}
-        return out
+        result = result_of(job)
+        if isinstance(result, TrainingResult) and isinstance(result.artifact_uri, str):
+            result.artifact_uri = visible_uri(viewer, result.artifact_uri)
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            status=job.status,
+            progress=job.progress,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            request=job.request,
+            result=result,
+            error=JobError.model_validate(job.error) if job.error is not None else None,
+            model_version=job.model_version,
+        )
 
 
 class JobPage(BaseModel):

@@ -1,4 +1,5 @@
-"""Business rules for jobs: submit, read, list, cancel, finish. Never commits."""
+"""Business rules for jobs: submit, read, list, cancel, finish, and the webhook a job's end
+sends. Never commits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,28 +15,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import queue
+from api.auth.identity import Account
 from api.db.base import utcnow
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
+from api.db.tables.webhook_delivery import WebhookDelivery
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import repository, state
-from api.jobs.hooks import on_terminal
-from api.users.account import Account
+from api.jobs.schemas import JobOut, JobResult
+from api.ownership import load_principal
+from api.webhooks import service as webhooks_service
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 _TASKS = {
-    state.KIND_TRAINING: (queue.TASK_RUN_TRAINING, queue.QUEUE_TRAINING),
-    state.KIND_BATCH: (queue.TASK_RUN_BATCH_INFERENCE, queue.QUEUE_INFERENCE),
+    JobKind.TRAINING: (queue.TASK_RUN_TRAINING, queue.QUEUE_TRAINING),
+    JobKind.BATCH_INFERENCE: (queue.TASK_RUN_BATCH_INFERENCE, queue.QUEUE_INFERENCE),
 }
 
 
-def request_fingerprint(kind: str, request: dict[str, Any]) -> str:
+def request_fingerprint(kind: JobKind, request: dict[str, Any]) -> str:
     canonical = json.dumps({"kind": kind, "request": request}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def replay(
-    session: Session, owner: Account, key: str | None, kind: str, fingerprint: str
+    session: Session, owner: Account, key: str | None, kind: JobKind, fingerprint: str
 ) -> Job | None:
     """The job an earlier submit with this key created, if it may be answered again."""
     if key is None:
@@ -55,7 +60,7 @@ def replay(
 
 
 def replay_for(
-    session: Session, owner: Account, key: str | None, kind: str, request: dict[str, Any]
+    session: Session, owner: Account, key: str | None, kind: JobKind, request: dict[str, Any]
 ) -> Job | None:
     """The job to answer again for a repeated submit, checked before anything else
     so a retry gets its first answer even if the world changed since."""
@@ -66,7 +71,7 @@ def create(
     session: Session,
     owner: Account,
     *,
-    kind: str,
+    kind: JobKind,
     request: dict[str, Any],
     inputs: dict[str, Any],
     idempotency_key: str | None,
@@ -80,7 +85,7 @@ def create(
     job = Job(
         owner_id=owner.id,
         kind=kind,
-        status=state.QUEUED,
+        status=JobStatus.QUEUED,
         request=request,
         inputs=inputs,
         model_version=model_version,
@@ -88,34 +93,27 @@ def create(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
     )
-    if idempotency_key is None:
-        repository.add(session, job)  # nothing unique to collide with: no savepoint
-    else:
-        try:
-            with session.begin_nested():
-                repository.add(session, job)
-        except IntegrityError:
-            # A concurrent submit with the same key won the race: answer with its job.
-            earlier = replay(session, owner, idempotency_key, kind, fingerprint)
-            if earlier is None:
-                raise
-            return earlier, False
-    _defer_task(session, job)  # enqueued_at is the insert's own time
+    try:
+        with session.begin_nested():
+            repository.add(session, job)
+    except IntegrityError:
+        # A concurrent submit with the same key won the race: answer with its job.
+        earlier = replay(session, owner, idempotency_key, kind, fingerprint)
+        if earlier is None:
+            raise
+        return earlier, False
+    enqueue(session, job)
     return job, True
 
 
 def enqueue(session: Session, job: Job) -> None:
-    """Send the job's task (again) after commit; ``enqueued_at`` records the last send."""
-    job.enqueued_at = utcnow()
-    _defer_task(session, job)
-
-
-def _defer_task(session: Session, job: Job) -> None:
+    """Send the job's task after commit; ``enqueued_at`` records the last send."""
     task, queue_name = _TASKS[job.kind]
+    job.enqueued_at = utcnow()
     queue.defer_send(session, task, [str(job.id)], queue_name)
 
 
-def queue_of(kind: str) -> str:
+def queue_of(kind: JobKind) -> str:
     """The broker queue that carries jobs of ``kind``."""
     return _TASKS[kind][1]
 
@@ -146,8 +144,8 @@ def list_page(
     session: Session,
     user: Account,
     *,
-    kind: str | None,
-    status: str | None,
+    kind: JobKind | None,
+    status: JobStatus | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Job], str | None]:
@@ -168,25 +166,67 @@ def cancel(session: Session, user: Account, job_id: uuid.UUID) -> Job:
     session.refresh(job, with_for_update=True)
     if state.is_terminal(job.status):
         raise Conflict(f"job {job.id} already ended as {job.status}", code="job_finished")
-    finish(session, job, state.CANCELLED)
+    finish(session, job, JobStatus.CANCELLED)
     return job
 
 
 def finish(
     session: Session,
     job: Job,
-    status: str,
+    status: JobStatus,
     *,
-    result: dict[str, Any] | None = None,
+    result: JobResult | None = None,
     error: dict[str, Any] | None = None,
 ) -> None:
-    """Move a job to a terminal state and schedule what follows (webhooks)."""
+    """Move a job to a terminal state and schedule what follows (webhooks).
+
+    The one call site of every end (success, failure, cancellation, the
+    reaper), so follow-up work is never forgotten on one of the paths.
+    """
     state.check_transition(job.status, status)
     job.status = status
-    job.result = result
+    job.result = result.model_dump() if result is not None else None
     job.error = error
     job.finished_at = utcnow()
-    if status == state.SUCCEEDED:
+    if status == JobStatus.SUCCEEDED:
         job.progress = 1.0
     session.flush()
-    on_terminal(session, job)
+    if job.callback_url:
+        webhooks_service.schedule_final_event(session, job, owner_snapshot(session, job))
+
+
+def owner_snapshot(session: Session, job: Job) -> dict[str, Any]:
+    """The job as its owner sees it polling (locations hidden from them stay hidden),
+    as JSON: the data of its webhook."""
+    return JobOut.seen_by(job, load_principal(session, job.owner_id)).model_dump(mode="json")
+
+
+def redeliver_final_event(session: Session, job: Job) -> WebhookDelivery:
+    """Send the final event of a job the caller may see once more.
+
+    ``409 job_not_finished`` while the job runs, ``409 no_callback_url`` when it
+    has no callback.
+    """
+    if not state.is_terminal(job.status):
+        raise Conflict(
+            f"job {job.id} has not ended yet; nothing to redeliver", code="job_not_finished"
+        )
+    if not job.callback_url:
+        raise Conflict(f"job {job.id} has no callback_url", code="no_callback_url")
+    return webhooks_service.redeliver(session, job, owner_snapshot(session, job))
+
+
+@dataclass(frozen=True)
+class JobStatistics:
+    counts: dict[tuple[JobKind, JobStatus], int]  # jobs by kind and status
+    mean_run_seconds: dict[JobKind, float]  # of finished jobs, by kind
+
+
+def statistics(session: Session, *, sample: int = 10_000) -> JobStatistics:
+    """Job counts, and mean run times over up to ``sample`` finished jobs."""
+    counts = {(kind, status): n for kind, status, n in repository.count_by_kind_and_status(session)}
+    run_seconds: dict[JobKind, list[float]] = {}
+    for kind, started, ended in repository.run_times(session, sample):
+        run_seconds.setdefault(kind, []).append((ended - started).total_seconds())
+    means = {kind: sum(values) / len(values) for kind, values in run_seconds.items()}
+    return JobStatistics(counts, means)

@@ -3,35 +3,27 @@
     queued -> running -> succeeded | failed
     queued | running -> cancelled
 
-Every status change goes through ``transition`` so an illegal move is an error
-at the point it is attempted, not a corrupt row found later.
+The statuses themselves are ``JobStatus`` (beside the table that stores them).
+Every move to an end state goes through ``check_transition`` (called by
+``api.jobs.service.finish``), so an illegal move is an error at the point it is
+attempted, not a corrupt row found later.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from api.db.tables.job import JobStatus
 from api.errors import Conflict
 
-QUEUED: Final = "queued"
-RUNNING: Final = "running"
-SUCCEEDED: Final = "succeeded"
-FAILED: Final = "failed"
-CANCELLED: Final = "cancelled"
+TERMINAL: Final = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
-STATUSES: Final = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-TERMINAL: Final = frozenset({SUCCEEDED, FAILED, CANCELLED})
-
-KIND_TRAINING: Final = "training"
-KIND_BATCH: Final = "batch_inference"
-KINDS: Final = (KIND_TRAINING, KIND_BATCH)
-
-_ALLOWED: Final[dict[str, frozenset[str]]] = {
-    QUEUED: frozenset({RUNNING, CANCELLED}),
-    RUNNING: frozenset({SUCCEEDED, FAILED, CANCELLED}),
-    SUCCEEDED: frozenset(),
-    FAILED: frozenset(),
-    CANCELLED: frozenset(),
+_ALLOWED: Final[dict[JobStatus, frozenset[JobStatus]]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),
+    JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
 }
 
 
@@ -40,12 +32,13 @@ class IllegalTransition(Conflict):
 
 
 def can_transition(current: str, new: str) -> bool:
-    return new in _ALLOWED.get(current, frozenset())
+    return new in _ALLOWED.get(current, frozenset())  # type: ignore[call-overload]
 
 
 def check_transition(current: str, new: str) -> None:
     """Raise ``IllegalTransition`` unless ``current -> new`` is in the lifecycle."""
     if not can_transition(current, new):
+        current, new = str(current), str(new)  # the values, not the enum members' reprs
         raise IllegalTransition(
             f"a job cannot go from {current!r} to {new!r}",
             details={"from": current, "to": new},

@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api import ownership
-from api.db.tables.job import Job
+from api.auth.identity import Account
+from api.db.tables.job import Job, JobKind
 from api.errors import Conflict, InvalidInput, NotFound
-from api.jobs import service, state
+from api.jobs import service
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
 from api.ml.presets import ParamError, resolve_params
 from api.ownership import Principal
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
-from api.users.account import Account
 from api.webhooks.urls import check_callback_url
 
 
@@ -74,7 +74,7 @@ def submit_training(session: Session, user: Account, body: TrainingJobIn, key: s
     principal = Principal.of(user)
     promote = ownership.promotion_mode(principal, body.promote)  # 403 before anything else
     request = {**body.model_dump(exclude_none=True), "promote": promote.value}
-    earlier = service.replay_for(session, user, key, state.KIND_TRAINING, request)
+    earlier = service.replay_for(session, user, key, JobKind.TRAINING, request)
     if earlier is not None:
         return earlier
     try:
@@ -87,7 +87,7 @@ def submit_training(session: Session, user: Account, body: TrainingJobIn, key: s
     if body.test_data:
         inputs["test_data"] = fingerprint_input(principal, body.test_data, "test_data")
     job, _ = service.create(
-        session, user, kind=state.KIND_TRAINING, request=request, inputs=inputs, idempotency_key=key
+        session, user, kind=JobKind.TRAINING, request=request, inputs=inputs, idempotency_key=key
     )
     return job
 
@@ -96,7 +96,7 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
     principal = Principal.of(user)
     request = body.model_dump(exclude_none=True)
     # A retried submit answers its first job even though that job's output now exists.
-    earlier = service.replay_for(session, user, key, state.KIND_BATCH, request)
+    earlier = service.replay_for(session, user, key, JobKind.BATCH_INFERENCE, request)
     if earlier is not None:
         return earlier
     if body.callback_url:
@@ -104,14 +104,14 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
     inputs = {"input_data": fingerprint_input(principal, body.input_data, "input_data")}
     if body.output_data:
         check_new_output(principal, body.output_data)
-    version = registry.resolve(session, body.model)
+    version = registry_service.resolve(session, body.model)
     job, _ = service.create(
         session,
         user,
-        kind=state.KIND_BATCH,
+        kind=JobKind.BATCH_INFERENCE,
         request=request,
         inputs=inputs,
         idempotency_key=key,
-        model_version=version,
+        model_version=version.version,
     )
     return job

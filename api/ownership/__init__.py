@@ -1,7 +1,7 @@
 """Ownership: the one place that decides who may read and write which location.
 
-Submit (``api.jobs.submission``) and the worker (``api.jobs.training``,
-``api.jobs.batch``) both ask it, and responses use it to show a member only
+Submit (``api.jobs.submission``) and the worker (``api.jobs.execution.training_job``,
+``api.jobs.execution.batch_job``) both ask it, and responses use it to show a member only
 locations they may read. ``layout`` says where things live in the service's
 bucket and whose they are; ``rules`` says who may use them; ``jobs`` applies
 both to a job's request.

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from api.db.tables.user import User
+from api.auth.identity import Account
 from api.storage.errors import AccessDenied
-from api.users.account import Account
+from api.users import service as users_service
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ def load_principal(session: Session, user_id: int) -> Principal:
     Looking the role up when the job runs means a demoted admin's queued jobs
     run with member rights, never the other way round.
     """
-    user = session.get(User, user_id)
+    user = users_service.get(session, user_id)
     if user is None:
         raise AccessDenied(
             f"the job's owner (user {user_id}) no longer exists; nothing was read or written",

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from api.db.session import SessionOpener
 from api.db.tables.prediction_log import PredictionLog
 from api.errors import InvalidInput, TasadorError
-from api.metrics import PREDICTION_LATENCY, PREDICTIONS
 from api.ml.predictor import UnpredictableInput
+from api.observability import PREDICTION_LATENCY, PREDICTIONS
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent
 from api.predictions.schemas import PredictionRequest, parse_request

@@ -22,17 +22,15 @@ from api.config import Settings, get_settings
 from api.db.session import session_scope
 from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
-from api.metrics import MODEL_SERVED
 from api.ml import artifact as artifacts
 from api.ml.predictor import FastPredictor, UnsupportedModel
-from api.predictions import metrics as serving_metrics
-from api.predictions import repository
+from api.observability import MODEL_SERVED
+from api.predictions import collector, repository
 from api.predictions.aliases import AliasReader, AliasSnapshot
 from api.predictions.log_buffer import PredictionLogBuffer, RowWriter
 from api.predictions.model_cache import ModelCache
-from api.registry import artifacts as stored
-from api.registry import repository as registry_repository
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 from api.storage import StorageError
 
 log = get_logger("api.predictions.serving")
@@ -48,9 +46,9 @@ class ServedModel:
 
 def load_model(session: Session, version: int) -> ServedModel:
     """Fetch, verify and compile one registered version (the slow path)."""
-    row = registry.get(session, version)  # 404 model_not_found
+    row = registry_service.get(session, version)  # 404 model_not_found
     try:
-        predictor = stored.load_predictor(row.artifact_uri)
+        predictor = registry_artifacts.load_predictor(row.artifact_uri)
     except (StorageError, artifacts.ArtifactError, UnsupportedModel) as exc:
         log.error("model_load_failed", version=version, error=f"{type(exc).__name__}: {exc}")
         message = exc.message if isinstance(exc, TasadorError) else str(exc)
@@ -70,7 +68,7 @@ def _load_in_own_session(version: int) -> ServedModel:
 
 def _read_aliases() -> dict[str, int]:
     with session_scope() as session:
-        return registry_repository.all_aliases(session)
+        return registry_service.all_aliases(session)
 
 
 class Serving:
@@ -122,7 +120,9 @@ class Serving:
         known = self._known_version(model)
         if known is not None:
             return known
-        return registry.resolve(session, model or registry.PRODUCTION)  # 409, 404, 422
+        return registry_service.resolve(
+            session, model or registry_service.PRODUCTION
+        ).version  # 409, 404, 422
 
     def _known_version(self, model: str | int) -> int | None:
         """The version ``model`` names when no query is needed to tell, else None."""
@@ -132,7 +132,7 @@ class Serving:
             if not 1 <= version <= MAX_VERSION:
                 raise NotFound(f"no model version {version}", code="model_not_found")
             return version
-        return self.aliases.lookup(model or registry.PRODUCTION)
+        return self.aliases.lookup(model or registry_service.PRODUCTION)
 
     def in_memory(self, model: str | int) -> ServedModel | None:
         """The predictor for ``model`` when answering needs no I/O: the alias is in
@@ -162,7 +162,7 @@ class Serving:
             and self.cache.peek(version) is None
             and (
                 (name in before and self.cache.peek(before[name]) is not None)
-                or (not before and name == registry.PRODUCTION)
+                or (not before and name == registry_service.PRODUCTION)
             )
         ]
         if wanted:
@@ -188,7 +188,7 @@ def _export_aliases(before: Mapping[str, int], after: Mapping[str, int]) -> None
 
 _lock = threading.Lock()
 _serving: Serving | None = None
-serving_metrics.register(lambda: _serving)
+collector.register(lambda: _serving)
 
 
 def get_serving() -> Serving:

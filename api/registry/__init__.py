@@ -1,0 +1,1 @@
+"""The model registry: numbered model versions, aliases pointing at them, their artifacts."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
+from api import ownership
 from api.config import get_settings
 from api.ml import artifact as artifacts
 from api.ml.predictor import FastPredictor, compile_predictor
-from api.ownership import layout
 from api.storage import get_store
 
 # Compiled predictors a worker process keeps: a default-preset model takes tens of
@@ -25,7 +25,7 @@ def _key() -> bytes:
 
 
 def artifact_uri(job_id: str) -> str:
-    return layout.artifact_uri(job_id)
+    return ownership.artifact_uri(job_id)
 
 
 def save(uri: str, artifact: artifacts.ModelArtifact) -> None:

@@ -12,7 +12,7 @@ from api.db.base import MAX_INT_ID
 from api.db.tables.model_version import ModelVersion
 from api.dependencies import DbSession
 from api.ownership import Principal, visible_uri
-from api.registry import repository, service
+from api.registry import service
 from api.registry.schemas import AliasIn, AliasOut, ModelVersionOut, TrainingDataOut
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -23,7 +23,7 @@ def _out(
 ) -> list[ModelVersionOut]:
     """Versions as ``viewer`` may see them: locations they may not read are ``null``
     (for a member: every artifact, and training data that is not theirs)."""
-    aliases = repository.aliases_by_version(session, [v.version for v in versions])
+    aliases = service.aliases_by_version(session, [v.version for v in versions])
     return [
         ModelVersionOut(
             version=v.version,
@@ -57,7 +57,7 @@ def list_models(
     """Model versions, newest first, with their metrics, training data and aliases.
     Models are shared by every user; a member sees `training_data.uri` only for
     data they may read and no `artifact_uri`."""
-    versions = repository.list_versions(session, limit, before)
+    versions = service.list_versions(session, limit, before)
     return _out(session, versions, Principal.of(user))
 
 

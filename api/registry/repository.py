@@ -71,10 +71,3 @@ def remove_alias(session: Session, name: str) -> None:
 def add_event(session: Session, event: AliasEvent) -> None:
     session.add(event)
     session.flush()
-
-
-def events(session: Session, alias: str | None, limit: int = 100) -> Sequence[AliasEvent]:
-    stmt = select(AliasEvent).order_by(AliasEvent.id.desc()).limit(limit)
-    if alias is not None:
-        stmt = stmt.where(AliasEvent.alias == alias)
-    return session.scalars(stmt).all()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,8 +28,33 @@ def check_alias_name(name: str) -> str:
     return name
 
 
-def register(session: Session, **fields: Any) -> ModelVersion:
-    return repository.add_version(session, ModelVersion(**fields))
+def register(
+    session: Session,
+    *,
+    preset: str,
+    params: dict[str, Any],
+    metrics: dict[str, Any],
+    evaluation: dict[str, Any],
+    training_data: dict[str, Any],
+    artifact_uri: str,
+    job_id: uuid.UUID | None = None,
+    created_by: int | None = None,
+) -> ModelVersion:
+    """A new version numbered after every earlier one (never reused).
+
+    ``training_data`` is ``{uri, sha256, rows}`` of the rows it was fitted on.
+    """
+    version = ModelVersion(
+        preset=preset,
+        params=params,
+        metrics=metrics,
+        evaluation=evaluation,
+        training_data=training_data,
+        artifact_uri=artifact_uri,
+        job_id=job_id,
+        created_by=created_by,
+    )
+    return repository.add_version(session, version)
 
 
 def get(session: Session, number: int) -> ModelVersion:
@@ -38,24 +65,37 @@ def get(session: Session, number: int) -> ModelVersion:
     return version
 
 
-def resolve(session: Session, model: str | int | None) -> int:
-    """The version number a number, a numeric string or an alias (default
-    production) names, checked to exist, in one query that reads no JSON."""
+def list_versions(session: Session, limit: int, before: int | None) -> Sequence[ModelVersion]:
+    """Newest first; ``before`` pages back (versions older than it)."""
+    return repository.list_versions(session, limit, before)
+
+
+def aliases_by_version(session: Session, versions: Sequence[int]) -> dict[int, list[str]]:
+    """The alias names pointing at each of ``versions`` (sorted by name)."""
+    return repository.aliases_by_version(session, versions)
+
+
+def get_alias(session: Session, name: str, *, for_update: bool = False) -> ModelAlias | None:
+    return repository.get_alias(session, name, for_update=for_update)
+
+
+def all_aliases(session: Session) -> dict[str, int]:
+    """Every alias and the version it points at."""
+    return repository.all_aliases(session)
+
+
+def resolve(session: Session, model: str | int | None) -> ModelVersion:
+    """A version from a number, a numeric string or an alias (default production)."""
     if model is None or model == "":
         model = PRODUCTION
     if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
-        number = int(model)
-        # Past the column's range no version can exist (and the query itself would fail).
-        if not (1 <= number <= MAX_INT_ID and repository.version_exists(session, number)):
-            raise NotFound(f"no model version {number}", code="model_not_found")
-        return number
-    # An alias's version exists (a foreign key), so no row means no alias.
-    version = repository.alias_version(session, check_alias_name(model))
-    if version is None:
+        return get(session, int(model))
+    alias = repository.get_alias(session, check_alias_name(model))
+    if alias is None:
         if model == PRODUCTION:
             raise Conflict("no model is in production yet: train one first", code="no_model")
         raise NotFound(f"no alias {model!r}", code="alias_not_found")
-    return version
+    return get(session, alias.version)
 
 
 def move_alias(

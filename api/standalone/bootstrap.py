@@ -17,21 +17,20 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
-from api.commands.db import upgrade
 from api.config import get_settings
-from api.datasets import service as datasets
+from api.datasets import service as datasets_service
 from api.db.engine import dispose_engine
+from api.db.migrate import upgrade
 from api.db.session import session_scope
 from api.db.tables.user import User
 from api.errors import InvalidInput
+from api.jobs import submission as jobs_submission
 from api.jobs.schemas import TrainingJobIn
-from api.jobs.submission import submit_training
 from api.ml.schema import TARGET
 from api.ml.synth import generate
 from api.standalone.environment import Layout
 from api.storage import get_store
-from api.users import repository as users
-from api.users.service import ensure_admin
+from api.users import service as users_service
 
 DEMO_TRAIN_ROWS = 3000
 DEMO_BATCH_ROWS = 500
@@ -83,12 +82,12 @@ def _ensure_admin() -> str | None:
     """Create the admin if missing; the password it got if it was generated now."""
     settings = get_settings()
     with session_scope() as session:
-        if users.get_by_username(session, settings.admin_username) is not None:
+        if users_service.get_by_username(session, settings.admin_username) is not None:
             return None
         given = settings.admin_password
         password = given.get_secret_value() if given is not None else secrets.token_urlsafe(12)
         try:
-            ensure_admin(session, settings.admin_username, password)
+            users_service.ensure_admin(session, settings.admin_username, password)
         except InvalidInput as exc:
             # Only the operator's own values can break the rules; say which one.
             username_broken = exc.code == "invalid_username"
@@ -109,13 +108,13 @@ def _create_demo() -> State:
     train = generate(DEMO_TRAIN_ROWS, seed=1)
     batch = generate(DEMO_BATCH_ROWS, seed=2).drop(columns=[TARGET])
     with session_scope() as session:
-        admin = users.get_by_username(session, settings.admin_username)
+        admin = users_service.get_by_username(session, settings.admin_username)
         if admin is None:  # _ensure_admin ran just before
             raise RuntimeError(f"admin {settings.admin_username!r} is missing")
         train_uri = _upload(session, admin, train.to_csv(index=False), "demo-train")
         batch_uri = _upload(session, admin, batch.to_csv(index=False), "demo-batch")
         body = TrainingJobIn(train_data=train_uri, params=FIRST_TRAINING_PARAMS)
-        job = submit_training(session, admin, body, key=None)
+        job = jobs_submission.submit_training(session, admin, body, key=None)
         job_id = str(job.id)
     # The task is sent once the session commits, i.e. here; the worker picks it
     # up as soon as it starts.
@@ -123,5 +122,5 @@ def _create_demo() -> State:
 
 
 def _upload(session: Session, owner: User, text: str, name: str) -> str:
-    dataset = datasets.upload(session, owner, io.BytesIO(text.encode()), name)
+    dataset = datasets_service.upload(session, owner, io.BytesIO(text.encode()), name)
     return dataset.uri

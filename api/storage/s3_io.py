@@ -94,10 +94,6 @@ class MultipartWriter(io.RawIOBase):
             del self._buffer[: self._part_bytes]
         return len(view)
 
-    @property
-    def parts_uploaded(self) -> int:
-        return len(self._parts)
-
     def _upload_part(self, data: bytes) -> None:
         with translated(self._uri):
             if self._upload_id is None:
@@ -163,7 +159,3 @@ class MultipartWriter(io.RawIOBase):
         # Closing (e.g. by a TextIOWrapper) must not publish: only commit() does,
         # so that an exception raised after close still aborts the upload.
         super().close()
-
-
-def writer_stream(writer: MultipartWriter) -> io.BufferedWriter:
-    return io.BufferedWriter(writer, buffer_size=64 * 1024)

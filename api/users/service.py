@@ -17,6 +17,14 @@ log = get_logger("api.audit")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.@-]{2,63}$")
 
 
+def get(session: Session, user_id: int) -> User | None:
+    return repository.get(session, user_id)
+
+
+def get_by_username(session: Session, username: str) -> User | None:
+    return repository.get_by_username(session, username)
+
+
 def normalize_username(username: str) -> str:
     return username.strip().lower()
 

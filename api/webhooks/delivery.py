@@ -17,7 +17,7 @@ from api import queue
 from api.config import Settings, get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.webhook_delivery import ABANDONED, DELIVERED, FAILED, PENDING, WebhookAttempt
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt
 from api.logging import get_logger
 from api.webhooks import repository, sender, service
 from api.webhooks.signing import build_headers
@@ -66,7 +66,11 @@ def deliver(delivery_id: str, *, now: datetime | None = None) -> str:
     started = now or utcnow()
     with session_scope() as session:
         delivery = repository.get_delivery(session, delivery_id)
-        if delivery is None or delivery.status != PENDING or delivery.next_attempt_at > started:
+        if (
+            delivery is None
+            or delivery.status != DeliveryStatus.PENDING
+            or delivery.next_attempt_at > started
+        ):
             return "not_due"
         if delivery.attempts >= delivery.attempt_limit:
             # The last attempt's worker was lost before recording it: give up.
@@ -74,11 +78,11 @@ def deliver(delivery_id: str, *, now: datetime | None = None) -> str:
                 session,
                 delivery_id,
                 attempt=delivery.attempts,
-                status=FAILED,
+                status=DeliveryStatus.FAILED,
                 next_attempt_at=started,
                 finished_at=started,
             )
-            return FAILED
+            return DeliveryStatus.FAILED
         attempt = delivery.attempts + 1
         claimed = repository.claim(
             session,
@@ -102,16 +106,16 @@ def deliver(delivery_id: str, *, now: datetime | None = None) -> str:
     return _record(delivery_id, attempt, limit, started, outcome, settings)
 
 
-def _next_status(outcome: sender.Outcome, attempt: int, limit: int) -> str:
+def _next_status(outcome: sender.Outcome, attempt: int, limit: int) -> DeliveryStatus:
     if outcome.delivered:
-        return DELIVERED
+        return DeliveryStatus.DELIVERED
     if outcome.status_code == 410:
-        return ABANDONED  # the receiver says this endpoint is gone for good
+        return DeliveryStatus.ABANDONED  # the receiver says this endpoint is gone for good
     if outcome.blocked:
-        return FAILED  # policy refuses the address; retrying cannot change that
+        return DeliveryStatus.FAILED  # policy refuses the address; retrying cannot change that
     if attempt >= limit:
-        return FAILED
-    return PENDING
+        return DeliveryStatus.FAILED
+    return DeliveryStatus.PENDING
 
 
 def _record(
@@ -143,8 +147,10 @@ def _record(
             delivery_id,
             attempt=attempt,
             status=status,
-            next_attempt_at=ended + timedelta(seconds=delay) if status == PENDING else ended,
-            finished_at=None if status == PENDING else ended,
+            next_attempt_at=ended + timedelta(seconds=delay)
+            if status == DeliveryStatus.PENDING
+            else ended,
+            finished_at=None if status == DeliveryStatus.PENDING else ended,
         )
     log.info(
         "webhook_attempt",

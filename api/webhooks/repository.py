@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.db.tables.webhook_secret import WebhookSecret
 
 
@@ -64,7 +64,7 @@ def claim(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == PENDING,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.attempts == seen_attempts,
             WebhookDelivery.attempts < WebhookDelivery.attempt_limit,
             WebhookDelivery.next_attempt_at <= now,
@@ -80,7 +80,7 @@ def conclude(
     delivery_id: str,
     *,
     attempt: int,
-    status: str,
+    status: DeliveryStatus,
     next_attempt_at: datetime,
     finished_at: datetime | None,
 ) -> bool:
@@ -90,7 +90,7 @@ def conclude(
         .where(
             WebhookDelivery.id == delivery_id,
             WebhookDelivery.attempts == attempt,
-            WebhookDelivery.status == PENDING,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
         )
         .values(
             status=status,
@@ -110,7 +110,7 @@ def due(
     stmt = (
         select(WebhookDelivery.id)
         .where(
-            WebhookDelivery.status == PENDING,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
             or_(
                 WebhookDelivery.dispatched_at.is_(None),

@@ -1,11 +1,12 @@
-"""Response bodies of the webhooks API (see API.md, Webhooks)."""
+"""Response bodies of the webhooks API (see docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 
 class SecretOut(BaseModel):
@@ -34,10 +35,24 @@ class DeliveryOut(BaseModel):
     id: str = Field(description="the webhook-id header; the same on every retry")
     event: str
     url: str
-    status: Literal["pending", "delivered", "failed", "abandoned"]
+    status: DeliveryStatus
     created_at: datetime
     next_attempt_at: datetime | None = Field(description="when the next retry is due, if pending")
     attempts: list[AttemptOut]
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            event=delivery.event,
+            url=delivery.url,
+            status=delivery.status,
+            created_at=delivery.created_at,
+            next_attempt_at=(
+                delivery.next_attempt_at if delivery.status == DeliveryStatus.PENDING else None
+            ),
+            attempts=[AttemptOut.model_validate(a) for a in attempts],
+        )
 
 
 class DeliveryList(BaseModel):

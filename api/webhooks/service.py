@@ -1,26 +1,27 @@
-"""Webhook rules: which event a job's end produces, secrets, redelivery. Never commits."""
+"""Webhook rules: the event a job's end produces, signing secrets, redelivery. Never commits.
+
+The jobs domain calls in here when a job ends (``api.jobs.service.finish``) and
+hands over the job's snapshot; nothing here imports the jobs domain, so
+webhooks sit below jobs in the dependency graph.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import queue
+from api.auth.identity import Account
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job
-from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.db.tables.webhook_secret import WebhookSecret
-from api.errors import Conflict
-from api.jobs import service as jobs
-from api.jobs import state
-from api.jobs.schemas import JobOut
-from api.ownership import load_principal
-from api.users.account import Account
 from api.webhooks import repository
 from api.webhooks.signing import generate_secret
 
@@ -36,14 +37,15 @@ def new_delivery_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def schedule_final_event(session: Session, job: Job) -> WebhookDelivery:
-    """Record the job's final event and send it once the transaction commits.
+def schedule_final_event(session: Session, job: Job, snapshot: dict[str, Any]) -> WebhookDelivery:
+    """Record the final event of a job that just ended and send it once the
+    transaction commits.
 
-    The payload is frozen now: retries resend what the job looked like when
-    it ended, whatever happens to the row later.
+    ``snapshot`` is the job as its owner sees it polling, frozen now: retries
+    resend what the job looked like when it ended, whatever happens to the row later.
     """
-    if not state.is_terminal(job.status) or not job.callback_url:
-        raise ValueError(f"job {job.id} has no final event to deliver")
+    if not job.callback_url:
+        raise ValueError(f"job {job.id} has no callback_url to deliver to")
     now = utcnow()
     delivery = WebhookDelivery(
         id=new_delivery_id(),
@@ -51,14 +53,8 @@ def schedule_final_event(session: Session, job: Job) -> WebhookDelivery:
         owner_id=job.owner_id,
         event=event_type(job.status),
         url=job.callback_url,
-        payload={
-            "type": event_type(job.status),
-            # What the owner would see polling the job (no locations hidden from them).
-            "data": JobOut.seen_by(job, load_principal(session, job.owner_id)).model_dump(
-                mode="json"
-            ),
-        },
-        status=PENDING,
+        payload={"type": event_type(job.status), "data": snapshot},
+        status=DeliveryStatus.PENDING,
         attempts=0,
         attempt_limit=get_settings().webhook_max_attempts,
         next_attempt_at=now,
@@ -116,37 +112,35 @@ class DeliveryHistory:
     attempts: list[WebhookAttempt]
 
 
-def history(session: Session, user: Account, job_id: uuid.UUID) -> list[DeliveryHistory]:
-    """Deliveries of a job the user may see, each with every attempt made."""
-    job = jobs.get_visible(session, user, job_id)
+def history(session: Session, job: Job) -> list[DeliveryHistory]:
+    """The job's deliveries, each with every attempt made (the caller may see the job)."""
     deliveries = repository.deliveries_for_job(session, job.id)
     attempts = repository.attempts_for(session, [d.id for d in deliveries])
     return [DeliveryHistory(d, attempts[d.id]) for d in deliveries]
 
 
-def redeliver(session: Session, user: Account, job_id: uuid.UUID) -> WebhookDelivery:
-    """Send the job's final event once more, with the same ``webhook-id``.
+def delivery_history(session: Session, delivery: WebhookDelivery) -> DeliveryHistory:
+    """One delivery with every attempt made."""
+    return DeliveryHistory(delivery, repository.attempts_for(session, [delivery.id])[delivery.id])
+
+
+def redeliver(session: Session, job: Job, snapshot: dict[str, Any]) -> WebhookDelivery:
+    """Send the final event of a job that ended once more, with the same ``webhook-id``.
 
     One extra attempt is granted (not a fresh retry budget): the caller asked
-    for one more try and sees its result in the delivery history.
+    for one more try and sees its result in the delivery history. ``snapshot``
+    is used only when the job has no delivery yet.
     """
-    job = jobs.get_visible(session, user, job_id)
-    if not state.is_terminal(job.status):
-        raise Conflict(
-            f"job {job.id} has not ended yet; nothing to redeliver", code="job_not_finished"
-        )
-    if not job.callback_url:
-        raise Conflict(f"job {job.id} has no callback_url", code="no_callback_url")
     deliveries = repository.deliveries_for_job(session, job.id)
     if not deliveries:
-        return schedule_final_event(session, job)
+        return schedule_final_event(session, job, snapshot)
     delivery = deliveries[-1]
     session.refresh(delivery, with_for_update=True)
     now = utcnow()
     # A delivery still retrying keeps its remaining budget; an ended one gets one more.
-    budget = delivery.attempt_limit if delivery.status == PENDING else 0
+    budget = delivery.attempt_limit if delivery.status == DeliveryStatus.PENDING else 0
     delivery.attempt_limit = max(budget, delivery.attempts + 1)
-    delivery.status = PENDING
+    delivery.status = DeliveryStatus.PENDING
     delivery.finished_at = None
     delivery.next_attempt_at = now
     delivery.dispatched_at = now

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 import api.db.tables
-from api.commands.db import downgrade, upgrade
 from api.db.base import Base
+from api.db.migrate import downgrade, upgrade
 from tests.fixtures.db import create_database_if_missing, database_url_for_tests, reset_schema
 
 IDENTITY_TABLES = {"users", "api_keys", "refresh_tokens", "login_attempts"}

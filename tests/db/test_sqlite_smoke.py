@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from api.commands.db import upgrade
 from api.db.engine import build_engine, configure_engine, get_engine
+from api.db.migrate import upgrade
 from api.db.session import session_scope
 from api.main import create_app
 from api.users.service import ensure_admin

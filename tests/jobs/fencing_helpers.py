@@ -16,11 +16,12 @@ from sqlalchemy import func, select, update
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.model_version import ModelVersion
 from api.db.tables.user import User
-from api.jobs import service, state
-from api.jobs.runner import JobContext, claim
+from api.jobs import service
+from api.jobs.execution.context import JobContext
+from api.jobs.execution.runner import claim
 
 
 def committed_user() -> int:
@@ -32,7 +33,7 @@ def committed_user() -> int:
         return user.id
 
 
-def submit(owner_id: int, kind: str, request: dict[str, Any], **extra: Any) -> uuid.UUID:
+def submit(owner_id: int, kind: JobKind, request: dict[str, Any], **extra: Any) -> uuid.UUID:
     """Commit a queued job (its task goes to the broker, where no worker listens)."""
     with session_scope() as session:
         owner = session.get(User, owner_id)
@@ -71,4 +72,4 @@ def model_versions() -> int:
 
 
 def is_running(job_id: uuid.UUID) -> bool:
-    return job_row(job_id).status == state.RUNNING
+    return job_row(job_id).status == JobStatus.RUNNING

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.jobs.batch_io import predict_csv
+from api.jobs.execution.batch_io import predict_csv
 from api.ml.predictor import compile_predictor
 from api.ml.schema import FEATURES
 from api.ml.synth import generate

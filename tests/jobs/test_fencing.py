@@ -18,11 +18,13 @@ import pytest
 
 from api.config import get_settings
 from api.db.session import session_scope
-from api.jobs import repository, state
-from api.jobs.batch import _predict, run_batch_inference
-from api.jobs.outputs import staging_uri
-from api.jobs.runner import Outcome, conclude
-from api.jobs.training import _train, run_training
+from api.db.tables.job import JobKind, JobStatus
+from api.jobs import repository
+from api.jobs.execution.batch_job import _predict, run_batch_inference
+from api.jobs.execution.context import Outcome
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.runner import conclude
+from api.jobs.execution.training_job import _train, run_training
 from api.ml.synth import generate
 from api.ownership import errors_uri
 from api.registry import artifacts
@@ -56,7 +58,7 @@ def owner() -> int:
 @pytest.fixture
 def model_version(owner: int, training_csv: str) -> int:
     """A trained, registered production model (a whole job run in this process)."""
-    job_id = submit(owner, state.KIND_TRAINING, train_request(training_csv))
+    job_id = submit(owner, JobKind.TRAINING, train_request(training_csv))
     assert run_training(str(job_id)) is Outcome.SUCCEEDED
     return int(job_row(job_id).result["model_version"])  # type: ignore[index]
 
@@ -65,7 +67,7 @@ def model_version(owner: int, training_csv: str) -> int:
 def test_a_superseded_training_attempt_leaves_the_winners_model_and_registers_nothing(
     owner: int, training_csv: str, loser_ends: str
 ) -> None:
-    job_id = submit(owner, state.KIND_TRAINING, train_request(training_csv))
+    job_id = submit(owner, JobKind.TRAINING, train_request(training_csv))
     first = claimed(job_id)
     first_done = _train(first)  # its artifact is staged, then the worker "pauses"
     assert get_store().exists(staging_uri(job_id, 1, "model.tsm"))
@@ -76,7 +78,7 @@ def test_a_superseded_training_attempt_leaves_the_winners_model_and_registers_no
 
     if loser_ends == "before the winner":
         assert conclude(first, first_done, None) is Outcome.SUPERSEDED
-        assert job_row(job_id).status == state.RUNNING  # untouched
+        assert job_row(job_id).status == JobStatus.RUNNING  # untouched
         assert conclude(second, second_done, None) is Outcome.SUCCEEDED
     else:
         assert conclude(second, second_done, None) is Outcome.SUCCEEDED
@@ -91,7 +93,7 @@ def test_a_superseded_training_attempt_leaves_the_winners_model_and_registers_no
         )
 
     job = job_row(job_id)
-    assert job.status == state.SUCCEEDED and job.attempts == 2
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
     assert job.result is not None
     final = artifacts.artifact_uri(str(job_id))
     assert job.result["artifact_uri"] == final
@@ -110,7 +112,7 @@ def test_a_superseded_batch_attempt_leaves_the_winners_output_intact(
     source = put_csv(rows)
     output = f"s3://{get_settings().bucket}/outputs/{uuid.uuid4().hex}.csv"
     request = {"input_data": source, "output_data": output, "model": model_version}
-    job_id = submit(owner, state.KIND_BATCH, request, model_version=model_version)
+    job_id = submit(owner, JobKind.BATCH_INFERENCE, request, model_version=model_version)
     first = claimed(job_id)
     first_done = _predict(first)
     silence(job_id)
@@ -126,7 +128,7 @@ def test_a_superseded_batch_attempt_leaves_the_winners_output_intact(
         assert conclude(first, first_done, None) is Outcome.SUPERSEDED
 
     job = job_row(job_id)
-    assert job.status == state.SUCCEEDED and job.attempts == 2
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
     assert job.result is not None and job.result["output_data"] == output
     predicted = pd.read_csv(io.BytesIO(get_store().get_bytes(output)))
     assert len(predicted) == 699 and predicted["price_pred"].notna().all()
@@ -141,14 +143,14 @@ def test_an_output_created_before_publishing_is_never_overwritten(
     source = put_csv(generate(200, seed=12).drop(columns=["price"]))
     output = f"s3://{get_settings().bucket}/outputs/{uuid.uuid4().hex}.csv"
     request = {"input_data": source, "output_data": output, "model": model_version}
-    job_id = submit(owner, state.KIND_BATCH, request, model_version=model_version)
+    job_id = submit(owner, JobKind.BATCH_INFERENCE, request, model_version=model_version)
     attempt = claimed(job_id)
     done = _predict(attempt)
     get_store().put_bytes(output, b"someone else's file\n")  # appears while the job runs
 
     assert conclude(attempt, done, None) is Outcome.FAILED
     job = job_row(job_id)
-    assert job.status == state.FAILED and job.error is not None
+    assert job.status == JobStatus.FAILED and job.error is not None
     assert job.error["code"] == "output_exists"
     assert get_store().get_bytes(output) == b"someone else's file\n"
     assert staging_left(job_id) == []
@@ -160,7 +162,7 @@ def test_a_taken_output_location_fails_the_job_before_any_work(
     source = put_csv(generate(200, seed=13).drop(columns=["price"]))
     output = f"s3://{get_settings().bucket}/outputs/{uuid.uuid4().hex}.csv"
     request = {"input_data": source, "output_data": output, "model": model_version}
-    job_id = submit(owner, state.KIND_BATCH, request, model_version=model_version)
+    job_id = submit(owner, JobKind.BATCH_INFERENCE, request, model_version=model_version)
     get_store().put_bytes(output, b"keep me\n")
 
     assert run_batch_inference(str(job_id)) is Outcome.FAILED
@@ -173,7 +175,7 @@ def test_a_taken_output_location_fails_the_job_before_any_work(
 def test_the_next_attempt_replaces_a_copy_its_crashed_predecessor_never_recorded(
     owner: int, training_csv: str
 ) -> None:
-    job_id = submit(owner, state.KIND_TRAINING, train_request(training_csv))
+    job_id = submit(owner, JobKind.TRAINING, train_request(training_csv))
     first = claimed(job_id)
     _train(first)
     final = artifacts.artifact_uri(str(job_id))
@@ -190,10 +192,10 @@ def test_the_next_attempt_replaces_a_copy_its_crashed_predecessor_never_recorded
 
 
 def test_a_new_attempt_starts_from_zero_progress(owner: int, training_csv: str) -> None:
-    job_id = submit(owner, state.KIND_TRAINING, train_request(training_csv))
+    job_id = submit(owner, JobKind.TRAINING, train_request(training_csv))
     first = claimed(job_id)
     with session_scope() as session:
-        assert repository.touch(session, job_id, first.attempt, progress=0.7) == state.RUNNING
+        assert repository.touch(session, job_id, first.attempt, progress=0.7) == JobStatus.RUNNING
     assert job_row(job_id).progress == 0.7
     silence(job_id)
     second = claimed(job_id)

@@ -10,7 +10,10 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from api.db.tables.job import Job, JobKind, JobStatus
+from api.db.tables.user import User
 from tests.jobs.conftest import FAST_PARAMS
 
 
@@ -156,3 +159,62 @@ def test_jobs_need_authentication(client: TestClient) -> None:
     response = client.get("/v1/jobs")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_openapi_documents_the_job_kinds_statuses_and_both_result_shapes(
+    client: TestClient,
+) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    job = schemas["JobOut"]["properties"]
+    refs = {option.get("$ref") for option in job["result"]["anyOf"]}
+    assert refs == {
+        "#/components/schemas/TrainingResult",
+        "#/components/schemas/BatchResult",
+        None,  # the null of a job without a result
+    }
+    assert set(schemas["TrainingResult"]["properties"]) == {
+        "model_version",
+        "metrics",
+        "evaluation",
+        "artifact_uri",
+        "promoted",
+        "promotion",
+        "alias",
+    }
+    assert set(schemas["BatchResult"]["properties"]) == {
+        "output_data",
+        "rows",
+        "failed_rows",
+        "errors_data",
+        "model_version",
+        "input_sha256",
+    }
+    assert schemas["JobStatus"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
+    assert schemas["JobKind"]["enum"] == ["training", "batch_inference"]
+
+
+def test_a_result_shows_exactly_the_keys_its_job_recorded(
+    client: TestClient, db_session: Session, member: User, member_headers: dict[str, str]
+) -> None:
+    # No rows failed, so no errors_data; nothing else may appear either.
+    recorded = {
+        "output_data": f"s3://tasador/outputs/{member.id}/x/predictions.csv",
+        "rows": 3,
+        "failed_rows": 0,
+        "model_version": 1,
+        "input_sha256": "0" * 64,
+    }
+    job = Job(
+        owner_id=member.id,
+        kind=JobKind.BATCH_INFERENCE,
+        status=JobStatus.SUCCEEDED,
+        request={"input_data": "s3://tasador/in.csv"},
+        inputs={},
+        result=recorded,
+    )
+    db_session.add(job)
+    db_session.flush()
+    response = client.get(f"/v1/jobs/{job.id}", headers=member_headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == recorded

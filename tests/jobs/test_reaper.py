@@ -23,10 +23,9 @@ from api import queue
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
-from api.jobs import state
-from api.jobs.outputs import staging_uri
-from api.jobs.reaper import recover_jobs
+from api.db.tables.job import Job, JobKind, JobStatus
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.reaper import recover_jobs
 from api.storage import get_store
 from tests.jobs.fencing_helpers import claimed, committed_user, job_row, silence, submit
 
@@ -36,7 +35,7 @@ TASADOR = Path(sys.executable).parent / "tasador"
 
 
 def queued_job(owner: int) -> uuid.UUID:
-    return submit(owner, state.KIND_TRAINING, {"train_data": "s3://tasador/x.csv"})
+    return submit(owner, JobKind.TRAINING, {"train_data": "s3://tasador/x.csv"})
 
 
 def sent_ago(job_id: uuid.UUID, seconds: float) -> None:
@@ -83,7 +82,7 @@ def test_a_lost_queued_message_is_sent_again_within_the_configured_delay(owner: 
     assert recover_jobs().resent_lost == 1
     assert waiting_messages() == 1
     assert recover_jobs().resent_lost == 0  # at most once per delay
-    assert job_row(job_id).status == state.QUEUED
+    assert job_row(job_id).status == JobStatus.QUEUED
 
 
 def test_a_job_waiting_its_turn_in_the_queue_is_not_sent_again(owner: int) -> None:
@@ -125,7 +124,7 @@ def test_a_stale_running_job_is_sent_again_then_failed_once_its_attempts_run_out
     report = recover_jobs()
     assert report.failed == 1
     job = job_row(job_id)
-    assert job.status == state.FAILED and job.error is not None
+    assert job.status == JobStatus.FAILED and job.error is not None
     assert job.error["code"] == "worker_lost"
 
 

@@ -1,4 +1,4 @@
-"""The job lifecycle allows exactly the moves ARCHITECTURE.md draws."""
+"""The job lifecycle allows exactly the moves docs/architecture.md draws."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from api.db.tables.job import JobStatus
 from api.jobs import state
 
 LEGAL = {
@@ -24,7 +25,7 @@ def test_lifecycle_moves_are_allowed(current: str, new: str) -> None:
 
 @pytest.mark.parametrize(
     ("current", "new"),
-    [p for p in itertools.product(state.STATUSES, repeat=2) if p not in LEGAL],
+    [p for p in itertools.product(JobStatus, repeat=2) if p not in LEGAL],
 )
 def test_every_other_move_is_refused(current: str, new: str) -> None:
     with pytest.raises(state.IllegalTransition) as err:
@@ -36,4 +37,4 @@ def test_every_other_move_is_refused(current: str, new: str) -> None:
 def test_terminal_states_are_final() -> None:
     for status in ("succeeded", "failed", "cancelled"):
         assert state.is_terminal(status)
-        assert not any(state.can_transition(status, other) for other in state.STATUSES)
+        assert not any(state.can_transition(status, other) for other in JobStatus)

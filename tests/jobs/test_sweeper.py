@@ -18,9 +18,9 @@ import pytest
 
 from api.config import get_settings
 from api.db.base import utcnow
-from api.jobs import state
-from api.jobs.outputs import staging_uri
-from api.jobs.sweeper import sweep_leftovers
+from api.db.tables.job import JobKind
+from api.jobs.execution.outputs import staging_uri
+from api.jobs.execution.sweeper import sweep_leftovers
 from api.storage import LocalStore, get_store, reset_store
 from api.storage.local import TEMP_PREFIX
 from tests.fixtures.s3 import configure_s3_settings
@@ -50,7 +50,7 @@ def backend(
 
 def running_job_on_attempt_two() -> uuid.UUID:
     """A job whose attempt 1 died and whose attempt 2 is running now."""
-    job_id = submit(committed_user(), state.KIND_TRAINING, {"train_data": "s3://tasador/x.csv"})
+    job_id = submit(committed_user(), JobKind.TRAINING, {"train_data": "s3://tasador/x.csv"})
     claimed(job_id)
     silence(job_id)
     claimed(job_id)

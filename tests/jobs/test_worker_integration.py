@@ -24,7 +24,7 @@ from api.db.session import session_scope
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.registry import artifacts
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from tests.fixtures.worker import Worker, log_in_committed_member, own_data_uri, wait_for_job
 from tests.jobs.conftest import FAST_PARAMS, csv_bytes
@@ -92,7 +92,7 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
         predicted[list(batch_input.columns)], expected_rows, check_dtype=False
     )
     with session_scope() as session:
-        artifact_uri = registry.get(session, version).artifact_uri
+        artifact_uri = registry_service.get(session, version).artifact_uri
     model = artifacts.load(artifact_uri).estimator
     np.testing.assert_allclose(
         predicted["price_pred"].to_numpy(), model.predict(expected_rows[FEATURES]), rtol=1e-6

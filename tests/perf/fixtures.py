@@ -75,7 +75,7 @@ def register_model(stack: Stack, preset: str, *, quick: bool) -> Model:
     from api.ml.synth import generate
     from api.ml.training import train
     from api.ml.validation import validate_frame
-    from api.registry import service as registry
+    from api.registry import service as registry_service
     from api.storage import get_store
 
     params = QUICK_DEFAULT_PARAMS if quick and preset == "default" else {}
@@ -97,7 +97,7 @@ def register_model(stack: Stack, preset: str, *, quick: bool) -> Model:
     uri = f"s3://{BUCKET}/models/bench-{preset}/model.tsm"
     get_store().put_bytes(uri, artifacts.to_bytes(artifact, signing_key=key))
     with session_scope() as session:
-        version = registry.register(
+        version = registry_service.register(
             session,
             preset=artifact.preset,
             params=artifact.params,
@@ -107,7 +107,7 @@ def register_model(stack: Stack, preset: str, *, quick: bool) -> Model:
             artifact_uri=uri,
             created_by=stack.user_id,
         ).version
-        registry.move_alias(session, preset, version, actor_id=stack.user_id)
+        registry_service.move_alias(session, preset, version, actor_id=stack.user_id)
         if preset == "default":
-            registry.move_alias(session, "production", version, actor_id=stack.user_id)
+            registry_service.move_alias(session, "production", version, actor_id=stack.user_id)
     return Model(preset, version, artifact.estimator, fit_seconds, cached)

@@ -111,7 +111,7 @@ def _recreate_database(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    from api.commands.db import upgrade
+    from api.db.migrate import upgrade
 
     upgrade(url=url)
 

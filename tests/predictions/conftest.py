@@ -26,7 +26,7 @@ from api.ml.synth import generate
 from api.ml.training import train
 from api.ml.validation import validate_frame
 from api.predictions.serving import stop_serving
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from tests.predictions.app import create_app
 
@@ -59,7 +59,7 @@ def register(session: Session, model: TrainedModel, alias: str | None = "product
     """Store ``model``'s artifact, register a version, optionally point ``alias`` at it."""
     uri = f"s3://{get_settings().bucket}/models/test-{uuid.uuid4().hex}/model.tsm"
     get_store().put_bytes(uri, model.data)
-    row = registry.register(
+    row = registry_service.register(
         session,
         preset="default",
         params={},
@@ -69,7 +69,7 @@ def register(session: Session, model: TrainedModel, alias: str | None = "product
         artifact_uri=uri,
     )
     if alias is not None:
-        registry.move_alias(session, alias, row.version, actor_id=None, reason="test")
+        registry_service.move_alias(session, alias, row.version, actor_id=None, reason="test")
     return row.version
 
 

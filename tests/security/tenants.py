@@ -21,7 +21,7 @@ from api.ml.synth import generate
 from api.ml.training import train
 from api.ml.validation import validate_frame
 from api.ownership import artifact_uri
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 
 
@@ -83,7 +83,7 @@ def store_model(
     """An artifact in the store and its registered version (optionally aliased)."""
     uri = artifact_uri(str(uuid.uuid4()))
     get_store().put_bytes(uri, data)
-    row = registry.register(
+    row = registry_service.register(
         session,
         preset="default",
         params={},
@@ -94,6 +94,6 @@ def store_model(
         created_by=created_by,
     )
     if alias is not None:
-        registry.move_alias(session, alias, row.version, actor_id=None, reason="test")
+        registry_service.move_alias(session, alias, row.version, actor_id=None, reason="test")
     session.commit()  # releases a savepoint; the test's transaction still rolls back
     return StoredModel(row.version, uri)

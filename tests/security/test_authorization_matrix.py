@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.tables.dataset import Dataset
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.jobs import state
 from api.main import create_app
 from api.ownership import dataset_uri
-from api.registry import service as registry
+from api.registry import service as registry_service
 from api.storage import get_store
 from tests.fixtures.db import TEST_PASSWORD, HeadersFor, MakeUser
 from tests.security.tenants import StoredModel, csv_bytes, store_model
@@ -100,17 +100,17 @@ class World:
         self.session.commit()
         return row
 
-    def job(self, owner: User, status: str = state.QUEUED) -> Job:
+    def job(self, owner: User, status: str = JobStatus.QUEUED) -> Job:
         ended = state.is_terminal(status)
         job = Job(
             owner_id=owner.id,
-            kind=state.KIND_TRAINING,
+            kind=JobKind.TRAINING,
             status=status,
             request={"train_data": self.dataset(owner).uri},
             inputs={},
             callback_url="https://hooks.example.com/tasador",
             finished_at=utcnow() if ended else None,
-            result={"model_version": 1} if status == state.SUCCEEDED else None,
+            result={"model_version": 1} if status == JobStatus.SUCCEEDED else None,
         )
         self.session.add(job)
         self.session.commit()
@@ -135,7 +135,7 @@ class World:
 
     def alias(self) -> str:
         name = f"matrix-{uuid.uuid4().hex[:8]}"
-        registry.move_alias(self.session, name, self.model().version, actor_id=None)
+        registry_service.move_alias(self.session, name, self.model().version, actor_id=None)
         self.session.commit()
         return name
 
@@ -191,7 +191,7 @@ HOME = {
 FAST = {"n_estimators": 10, "max_depth": 3}
 
 
-def _job_path(suffix: str = "", status: str = state.QUEUED) -> Build:
+def _job_path(suffix: str = "", status: str = JobStatus.QUEUED) -> Build:
     return lambda w, owner: Call(f"/v1/jobs/{w.job(owner, status).id}{suffix}")
 
 
@@ -282,7 +282,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/v1/jobs/{job_id}/cancel"): Row(_job_path("/cancel"), *owned(200)),
     ("GET", "/v1/jobs/{job_id}/deliveries"): Row(_job_path("/deliveries"), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/deliveries/redeliver"): Row(
-        _job_path("/deliveries/redeliver", state.SUCCEEDED), *owned(202)
+        _job_path("/deliveries/redeliver", JobStatus.SUCCEEDED), *owned(202)
     ),
     ("GET", "/v1/webhooks/secret"): Row(plain("/v1/webhooks/secret"), *signed_in(200)),
     ("POST", "/v1/webhooks/secret/rotate"): Row(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -16,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from api.auth.passwords import hash_password
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
-from api.jobs import state
-from api.jobs.runner import Finalizer, JobContext, run_job
+from api.jobs.execution.context import Finalizer, JobContext
+from api.jobs.execution.runner import run_job
+from api.jobs.schemas import JobResult
 from api.logging import configure_logging
 
 SECRET = "db-internal.corp:5432 password=hunter2"
@@ -30,7 +30,7 @@ def crash_in_work(_: JobContext) -> Finalizer:
 
 
 def crash_in_finalize(_: JobContext) -> Finalizer:
-    def finalize(session: Session) -> dict[str, Any]:
+    def finalize(session: Session) -> JobResult:
         raise OSError(f"disk full writing /srv/tasador/{SECRET}")
 
     return finalize
@@ -47,7 +47,7 @@ def test_a_crashed_job_tells_its_owner_what_to_do_and_logs_the_exception(
         owner = User(username=f"u-{uuid.uuid4().hex[:8]}", password_hash=hash_password("x" * 12))
         session.add(owner)
         session.flush()
-        job = Job(owner_id=owner.id, kind=state.KIND_TRAINING, request={}, inputs={})
+        job = Job(owner_id=owner.id, kind=JobKind.TRAINING, request={}, inputs={})
         session.add(job)
         session.flush()
         job_id = job.id
@@ -57,7 +57,7 @@ def test_a_crashed_job_tells_its_owner_what_to_do_and_logs_the_exception(
     with session_scope() as session:
         ended = session.get(Job, job_id)
         assert ended is not None
-        assert ended.status == state.FAILED
+        assert ended.status == JobStatus.FAILED
         error = ended.error or {}
     assert error["code"] == "internal_error"
     message = error["message"]

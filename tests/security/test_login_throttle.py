@@ -21,10 +21,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.auth import throttle
-from api.commands.db import upgrade
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.engine import build_engine
+from api.db.migrate import upgrade
 from api.db.session import session_scope
 from api.db.tables.login_attempt import LoginAttempt
 from api.users.service import create_user

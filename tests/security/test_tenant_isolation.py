@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookDelivery
-from api.jobs import service as jobs
-from api.jobs import state
+from api.jobs import service as jobs_service
+from api.jobs.schemas import TrainingResult
 from api.ownership import output_prefix
 from api.storage import get_store
 from tests.fixtures.db import HeadersFor, MakeUser
@@ -313,16 +313,18 @@ def test_a_members_job_result_and_webhook_show_no_artifact_uri(
 ) -> None:
     job = Job(
         owner_id=tenants.a.id,
-        kind=state.KIND_TRAINING,
-        status=state.RUNNING,
+        kind=JobKind.TRAINING,
+        status=JobStatus.RUNNING,
         request={"train_data": tenants.a_data["uri"]},
         inputs={},
         callback_url="https://hooks.example.com/tasador",
     )
     db_session.add(job)
     db_session.flush()
-    result = {"model_version": tenants.model.version, "artifact_uri": tenants.model.artifact_uri}
-    jobs.finish(db_session, job, state.SUCCEEDED, result=result)
+    result = TrainingResult(
+        model_version=tenants.model.version, artifact_uri=tenants.model.artifact_uri
+    )
+    jobs_service.finish(db_session, job, JobStatus.SUCCEEDED, result=result)
     db_session.commit()
 
     as_owner = tenants.client.get(f"/v1/jobs/{job.id}", headers=tenants.a_headers).json()

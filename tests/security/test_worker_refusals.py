@@ -14,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.db.session import session_scope
-from api.db.tables.job import Job
-from api.jobs import service as jobs
-from api.jobs import state
-from api.registry import service as registry
+from api.db.tables.job import Job, JobKind, JobStatus
+from api.jobs import service as jobs_service
+from api.registry import service as registry_service
 from tests.fixtures.worker import Worker, log_in_committed_member, wait_for_job
 from tests.security.tenants import aliases, sha256_of, store_model, upload
 
@@ -41,14 +40,14 @@ def queue_job(owner_id: int, kind: str, request: dict[str, Any], version: int | 
         job = Job(
             owner_id=owner_id,
             kind=kind,
-            status=state.QUEUED,
+            status=JobStatus.QUEUED,
             request=request,
             inputs={},
             model_version=version,
         )
         session.add(job)
         session.flush()
-        jobs.enqueue(session, job)
+        jobs_service.enqueue(session, job)
         return str(job.id)
 
 
@@ -67,7 +66,7 @@ def test_the_worker_refuses_jobs_that_reach_beyond_their_owner_and_changes_nothi
     served_before = client.post("/v1/predictions", json={"instances": [HOME]}, headers=b_headers)
     assert served_before.status_code == 200, served_before.text
 
-    batch, training = state.KIND_BATCH, state.KIND_TRAINING
+    batch, training = JobKind.BATCH_INFERENCE, JobKind.TRAINING
     refused = {
         "over A's dataset": queue_job(
             b_id, batch, {"input_data": b_data["uri"], "output_data": a_data["uri"]}, model.version
@@ -106,6 +105,6 @@ def test_the_worker_refuses_jobs_that_reach_beyond_their_owner_and_changes_nothi
     assert sha256_of(model.artifact_uri) == artifact_before
     with session_scope() as session:
         assert aliases(session) == aliases_before
-        assert registry.resolve(session, "production") == model.version
+        assert registry_service.resolve(session, "production").version == model.version
     served_after = client.post("/v1/predictions", json={"instances": [HOME]}, headers=b_headers)
     assert served_after.json() == served_before.json()

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobStatus
 from api.db.tables.user import User
-from api.db.tables.webhook_delivery import PENDING, WebhookAttempt, WebhookDelivery
-from api.jobs import service as jobs
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from api.jobs import service as jobs_service
+from api.jobs.schemas import TrainingResult
 from api.webhooks import repository
 from api.webhooks.delivery import deliver
 
@@ -46,9 +47,9 @@ def finished_job(owner: User, url: str, status: str = "succeeded") -> uuid.UUID:
     with session_scope() as session:
         row = session.get(Job, job.id)
         assert row is not None
-        result = {"model_version": 1} if status == "succeeded" else None
+        result = TrainingResult(model_version=1) if status == "succeeded" else None
         error = {"code": "boom", "message": "it broke"} if status == "failed" else None
-        jobs.finish(session, row, status, result=result, error=error)
+        jobs_service.finish(session, row, JobStatus(status), result=result, error=error)
     return job.id
 
 
@@ -69,7 +70,7 @@ def drive(delivery_id: str, rounds: int = 20) -> str:
     status = "not_due"
     for _ in range(rounds):
         status = deliver(delivery_id)
-        if status not in (PENDING, "not_due"):
+        if status not in (DeliveryStatus.PENDING, "not_due"):
             return status
         due: datetime = delivery_of_id(delivery_id).next_attempt_at
         time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.01)

@@ -20,6 +20,7 @@ from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.webhook_secret import WebhookSecret
+from api.jobs import service as jobs_service
 from api.webhooks import service
 from api.webhooks.delivery import deliver, dispatch_due
 from api.webhooks.signing import verify
@@ -174,7 +175,9 @@ def test_redeliver_sends_the_same_event_once_more(receiver: Receiver) -> None:
 
     receiver.reply_with(Reply(status=500))  # a failing redelivery is not retried
     with session_scope() as session:
-        service.redeliver(session, owner, job_id)
+        jobs_service.redeliver_final_event(
+            session, jobs_service.get_visible(session, owner, job_id)
+        )
     assert drive(delivery.id) == "failed"
     first, again = receiver.requests
     assert again.headers["webhook-id"] == first.headers["webhook-id"] == delivery.id

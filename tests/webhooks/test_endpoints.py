@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import WebhookAttempt
 from api.dependencies import get_session
+from api.jobs import service as jobs_service
 from api.main import create_app
 from api.webhooks import service
 from api.webhooks.endpoints import router as webhooks_router
@@ -117,7 +118,9 @@ def test_deliveries_are_listed_to_the_owner_only(
     auth_headers_for: HeadersFor,
 ) -> None:
     job = ended_job(db_session, owner)
-    delivery = service.schedule_final_event(db_session, job)
+    delivery = service.schedule_final_event(
+        db_session, job, jobs_service.owner_snapshot(db_session, job)
+    )
     db_session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
@@ -161,7 +164,7 @@ def test_redeliver_is_accepted_for_an_ended_job_and_refused_otherwise(
     assert response.status_code == 409 and response.json()["error"]["code"] == "no_callback_url"
 
     running = ended_job(db_session, owner)
-    running.status = "running"
+    running.status = JobStatus.RUNNING
     db_session.flush()
     response = api.post(f"/v1/jobs/{running.id}/deliveries/redeliver", headers=headers)
     assert response.status_code == 409 and response.json()["error"]["code"] == "job_not_finished"

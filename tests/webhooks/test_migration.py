@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from api.commands.db import downgrade, upgrade
 from api.db.base import Base
 from api.db.engine import build_engine, configure_engine, get_engine
+from api.db.migrate import downgrade, upgrade
 from api.db.tables.webhook_delivery import WebhookAttempt, WebhookDelivery
 from api.db.tables.webhook_secret import WebhookSecret
 from tests.webhooks.helpers import attempts_of, committed_user, delivery_of, drive, finished_job

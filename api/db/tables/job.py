@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, UTCDateTime, utcnow
+from api.db.base import Base, UTCDateTime, enum_text, utcnow
+
+
+class JobKind(StrEnum):
+    TRAINING = "training"
+    BATCH_INFERENCE = "batch_inference"
+
+
+class JobStatus(StrEnum):
+    """queued -> running -> succeeded | failed; queued | running -> cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Job(Base):
@@ -26,8 +42,8 @@ class Job(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    kind: Mapped[JobKind] = mapped_column(enum_text(JobKind, 32))
+    status: Mapped[JobStatus] = mapped_column(enum_text(JobStatus, 16), default=JobStatus.QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db.base import Base, UTCDateTime, utcnow
+from api.db.base import Base, UTCDateTime, enum_text, utcnow
 
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
-ABANDONED = "abandoned"
-DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, ABANDONED)
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # an attempt is due now or later
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # attempts used up, or the address is refused
+    ABANDONED = "abandoned"  # the receiver answered 410 Gone
 
 
 class WebhookDelivery(Base):
@@ -38,7 +40,9 @@ class WebhookDelivery(Base):
     url: Mapped[str] = mapped_column(String(2048))
     # Frozen when the job ended, so every retry sends the same job snapshot.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_text(DeliveryStatus, 16), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Attempts allowed in total; a redelivery raises it by one.
     attempt_limit: Mapped[int] = mapped_column(Integer)

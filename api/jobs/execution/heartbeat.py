@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.jobs import repository, state
+from api.db.tables.job import JobStatus
+from api.jobs import repository
 from api.logging import get_logger
 
-log = get_logger("api.jobs.heartbeat")
+log = get_logger("api.jobs.execution.heartbeat")
 
 
 class Heartbeat(threading.Thread):
@@ -55,5 +56,5 @@ class Heartbeat(threading.Thread):
         except Exception:
             log.exception("heartbeat_failed", job_id=str(self.job_id))
             return
-        if status != state.RUNNING:  # cancelled, or another attempt took over
+        if status != JobStatus.RUNNING:  # cancelled, or another attempt took over
             self.lost.set()

@@ -20,11 +20,11 @@ from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
 from api.jobs import repository
-from api.jobs.outputs import STAGING_PREFIX, staging_owner
+from api.jobs.execution.outputs import STAGING_PREFIX, staging_owner
 from api.logging import get_logger
 from api.storage import get_store
 
-log = get_logger("api.jobs.sweeper")
+log = get_logger("api.jobs.execution.sweeper")
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""Prometheus metrics: HTTP traffic, jobs, queues, predictions, webhooks.
+"""Prometheus metrics (``GET /metrics``): HTTP traffic, jobs, queues, predictions, logs.
 
 Counters and histograms are updated where things happen; job counts and queue
-depths are read from the database and the broker when Prometheus scrapes, so
-every API process reports the same, true numbers.
+depths are read from the database (through the jobs service) and the broker
+when Prometheus scrapes, so every API process reports the same, true numbers.
+The serving cache and prediction log add their own collector
+(``api.predictions.collector``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from api import queue
-from api.config import get_settings
+from api.db.session import session_scope
+from api.jobs import service as jobs_service
 from api.log_writer import dropped_lines
 from api.logging import get_logger
 
-log = get_logger("api.metrics")
+log = get_logger("api.observability")
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
@@ -54,12 +56,6 @@ MODEL_SERVED = Gauge(
     ["alias"],
     registry=REGISTRY,
 )
-WEBHOOK_DELIVERIES = Counter(
-    "tasador_webhook_attempts_total",
-    "Webhook delivery attempts by outcome.",
-    ["outcome"],
-    registry=REGISTRY,
-)
 
 
 class JobsCollector(Collector):
@@ -89,33 +85,17 @@ class JobsCollector(Collector):
 
     @staticmethod
     def _jobs(jobs: GaugeMetricFamily, duration: GaugeMetricFamily) -> None:
-        from api.db.session import session_scope
-        from api.db.tables.job import Job
-
         with session_scope() as session:
-            stmt = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
-            for kind, status, count in session.execute(stmt):
-                jobs.add_metric([kind, status], count)
-            finished = select(Job.kind, Job.started_at, Job.finished_at).where(
-                Job.finished_at.is_not(None), Job.started_at.is_not(None)
-            )
-            totals: dict[str, list[float]] = {}
-            for kind, started, ended in session.execute(finished.limit(10_000)):
-                if started is not None and ended is not None:
-                    totals.setdefault(kind, []).append((ended - started).total_seconds())
-            for kind, values in totals.items():
-                duration.add_metric([kind], sum(values) / len(values))
+            stats = jobs_service.statistics(session)
+        for (kind, status), count in stats.counts.items():
+            jobs.add_metric([kind, status], count)
+        for kind, seconds in stats.mean_run_seconds.items():
+            duration.add_metric([kind], seconds)
 
     @staticmethod
     def _queues(depth: GaugeMetricFamily) -> None:
-        url = get_settings().broker_url
-        if not url.startswith(("redis://", "rediss://")):
-            return
-        import redis
-
-        client = redis.Redis.from_url(url, socket_timeout=1)
-        for name in (queue.QUEUE_TRAINING, queue.QUEUE_INFERENCE, queue.QUEUE_WEBHOOKS):
-            depth.add_metric([name], int(client.llen(name)))
+        for name, waiting in queue.depths(queue.QUEUES, timeout=1).items():
+            depth.add_metric([name], waiting)
 
 
 class LogCollector(Collector):

@@ -2,7 +2,7 @@
 
 Counting in the request path would cost a lock per request; the cache and the
 log buffer already keep their own counters, so a collector reports them.
-(Alias targets, predictions and inference time are in ``api.metrics``.)
+(Alias targets, predictions and inference time are in ``api.observability``.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from api.metrics import REGISTRY
+from api.observability import REGISTRY
 
 
 class ServingCollector(Collector):

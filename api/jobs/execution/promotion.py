@@ -15,43 +15,43 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from api.db.session import session_scope
-from api.jobs.inputs import LoadedCsv
+from api.jobs.execution.inputs import LoadedCsv
 from api.logging import get_logger
 from api.ml.metrics import compute_metrics
 from api.ml.schema import FEATURES, TARGET
 from api.ml.training import TrainResult, holdout_frame
-from api.registry import artifacts as stored
-from api.registry import repository
-from api.registry import service as registry
+from api.ownership import Promote
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 
-log = get_logger("api.jobs.promotion")
+log = get_logger("api.jobs.execution.promotion")
 
 
 @dataclass(frozen=True)
 class Decision:
-    mode: str
+    mode: Promote
     promoted: bool = False
     reason: str = ""
     compared_with: int | None = None
     new_rmse: float | None = None
     old_rmse: float | None = None
-    alias: str = registry.PRODUCTION
+    alias: str = registry_service.PRODUCTION
 
 
 def _rmse_of(artifact_uri: str, frame: pd.DataFrame) -> float | None:
-    predicted = stored.load(artifact_uri).estimator.predict(frame[FEATURES])
+    predicted = registry_artifacts.load(artifact_uri).estimator.predict(frame[FEATURES])
     return compute_metrics(frame[TARGET].to_numpy(), predicted)["rmse"]
 
 
 def decide_promotion(
-    mode: str, result: TrainResult, train: LoadedCsv, test: LoadedCsv | None
+    mode: Promote, result: TrainResult, train: LoadedCsv, test: LoadedCsv | None
 ) -> Decision:
     """Everything that can be decided before the final transaction."""
-    if mode != "if_better":
+    if mode is not Promote.IF_BETTER:
         return Decision(mode)
     with session_scope() as session:
-        current = repository.get_alias(session, registry.PRODUCTION)
-        version = registry.get(session, current.version) if current else None
+        current = registry_service.get_alias(session, registry_service.PRODUCTION)
+        version = registry_service.get(session, current.version) if current else None
     if version is None:
         return Decision(mode)
     frame = test.frame if test is not None else holdout_frame(train.frame)
@@ -68,10 +68,10 @@ def decide_promotion(
 
 def apply_promotion(session: Session, decision: Decision, new_version: int, actor: int) -> Decision:
     """Move ``production`` if the rules say so; returns the decision with its reason."""
-    current = repository.get_alias(session, registry.PRODUCTION, for_update=True)
-    if decision.mode == "never":
+    current = registry_service.get_alias(session, registry_service.PRODUCTION, for_update=True)
+    if decision.mode is Promote.NEVER:
         return _kept(decision, "promote=never")
-    if decision.mode == "always":
+    if decision.mode is Promote.ALWAYS:
         return _promote(session, decision, new_version, actor, "promote=always")
     if current is None:
         return _promote(session, decision, new_version, actor, "first model: nothing in production")
@@ -93,7 +93,9 @@ def apply_promotion(session: Session, decision: Decision, new_version: int, acto
 
 
 def _promote(session: Session, d: Decision, version: int, actor: int, reason: str) -> Decision:
-    registry.move_alias(session, registry.PRODUCTION, version, actor_id=actor, reason=reason)
+    registry_service.move_alias(
+        session, registry_service.PRODUCTION, version, actor_id=actor, reason=reason
+    )
     return Decision(d.mode, True, reason, d.compared_with, d.new_rmse, d.old_rmse)
 
 

@@ -8,17 +8,18 @@ cancelled, failed or superseded run leaves no output, partial or whole.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pydantic import MISSING
 from sqlalchemy.orm import Session
 
 from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
-from api.jobs.batch_io import BatchCounts, predict_csv
-from api.jobs.runner import Finalizer, JobContext, Outcome, run_job
-from api.registry import artifacts as stored
-from api.registry import service as registry
+from api.jobs.execution.batch_io import BatchCounts, predict_csv
+from api.jobs.execution.context import Finalizer, JobContext, Outcome
+from api.jobs.execution.runner import run_job
+from api.jobs.schemas import BatchResult
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 from api.storage import get_store
 
 
@@ -36,8 +37,8 @@ def _predict(ctx: JobContext) -> Finalizer:
     staged_errors = ctx.stage(errors, "errors.csv")
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
-        artifact_uri = registry.get(session, ctx.model_version).artifact_uri
-    predictor = stored.cached_predictor(artifact_uri)
+        artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
+    predictor = registry_artifacts.cached_predictor(artifact_uri)
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:
@@ -61,14 +62,14 @@ def _predict(ctx: JobContext) -> Finalizer:
     if counts.failed == 0:
         ctx.outputs.unstage(errors)
 
-    def finalize(session: Session) -> dict[str, Any]:
-        return {
-            "output_data": output,
-            "rows": counts.predicted,
-            "failed_rows": counts.failed,
-            **({"errors_data": errors} if counts.failed else {}),
-            "model_version": ctx.model_version,
-            "input_sha256": counts.sha256,
-        }
+    def finalize(session: Session) -> BatchResult:
+        return BatchResult(
+            output_data=output,
+            rows=counts.predicted,
+            failed_rows=counts.failed,
+            errors_data=errors if counts.failed else MISSING,
+            model_version=ctx.model_version,
+            input_sha256=counts.sha256,
+        )
 
     return finalize

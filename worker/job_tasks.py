@@ -1,4 +1,4 @@
-"""Task entry points: thin wrappers that call into ``api``.
+"""Job task entry points: thin wrappers that call into ``api``.
 
 Names come from ``api.queue`` so the producer and the worker cannot drift apart.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from api import queue
 from api.config import get_settings
-from api.jobs.batch import run_batch_inference
-from api.jobs.training import run_training
+from api.jobs.execution.batch_job import run_batch_inference
+from api.jobs.execution.training_job import run_training
 from worker.app import app
 
 _settings = get_settings()

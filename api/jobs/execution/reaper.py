@@ -9,7 +9,7 @@ failing (say the object store is down) does not stop the others:
   ``worker_lost``. A queued job whose message was lost (the broker was flushed,
   or the send after commit failed) is sent again from the database;
 - webhook retries due now (``api.webhooks.delivery.dispatch_due``);
-- sweeping what dead attempts left in the object store (``api.jobs.sweeper``),
+- sweeping what dead attempts left in the object store (``api.jobs.execution.sweeper``),
   at its own, slower interval.
 
 Sending twice is harmless: the claim in the runner lets only one delivery run a
@@ -33,12 +33,13 @@ from api import queue
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.jobs import repository, service, state
-from api.jobs.sweeper import SweepReport, sweep_leftovers
+from api.db.tables.job import JobKind, JobStatus
+from api.jobs import repository, service
+from api.jobs.execution.sweeper import SweepReport, sweep_leftovers
 from api.logging import get_logger
 from api.webhooks.delivery import dispatch_due
 
-log = get_logger("api.jobs.reaper")
+log = get_logger("api.jobs.execution.reaper")
 T = TypeVar("T")
 
 
@@ -69,7 +70,7 @@ def _recover_stale(session: Session, now: datetime, report: RecoveryReport) -> N
             service.finish(
                 session,
                 job,
-                state.FAILED,
+                JobStatus.FAILED,
                 error={
                     "code": "worker_lost",
                     "message": f"the worker running this job was lost {job.attempts} times",
@@ -92,7 +93,7 @@ def _resend_lost(session: Session, now: datetime, report: RecoveryReport) -> Non
     ``queued_resend_seconds``.
     """
     sent_before = now - timedelta(seconds=get_settings().queued_resend_seconds)
-    for kind in state.KINDS:
+    for kind in JobKind:
         waiting = repository.waiting_since(session, kind, sent_before)
         if not waiting:
             continue

@@ -27,7 +27,7 @@ from api.config import get_settings
 from api.logging import get_logger
 from api.storage import InvalidUri, ObjectExists, get_store, parse_uri
 
-log = get_logger("api.jobs.outputs")
+log = get_logger("api.jobs.execution.outputs")
 
 STAGING_PREFIX = "staging/"
 

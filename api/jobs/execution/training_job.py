@@ -8,20 +8,21 @@ never leaves a registered model or an artifact behind.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pydantic import MISSING
 from sqlalchemy.orm import Session
 
 from api import ownership
 from api.errors import InvalidInput
-from api.jobs.inputs import load_training_csv
-from api.jobs.promotion import Decision, apply_promotion, decide_promotion
-from api.jobs.runner import Finalizer, JobCancelled, JobContext, Outcome, run_job
+from api.jobs.execution.context import Finalizer, JobCancelled, JobContext, Outcome
+from api.jobs.execution.inputs import load_training_csv
+from api.jobs.execution.promotion import Decision, apply_promotion, decide_promotion
+from api.jobs.execution.runner import run_job
+from api.jobs.schemas import TrainingResult
 from api.ml import artifact as artifacts
 from api.ml.presets import ParamError
 from api.ml.training import TrainingCancelled, TrainingDataError, train
-from api.registry import artifacts as stored
-from api.registry import service as registry
+from api.registry import artifacts as registry_artifacts
+from api.registry import service as registry_service
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
@@ -56,13 +57,14 @@ def _train(ctx: JobContext) -> Finalizer:
 
     training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
-    uri = stored.artifact_uri(str(ctx.job_id))
-    stored.save(ctx.stage(uri, "model.tsm"), artifact)  # published when the job is recorded
+    uri = registry_artifacts.artifact_uri(str(ctx.job_id))
+    # Published when the job is recorded.
+    registry_artifacts.save(ctx.stage(uri, "model.tsm"), artifact)
     decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
-    def finalize(session: Session) -> dict[str, Any]:
-        version = registry.register(
+    def finalize(session: Session) -> TrainingResult:
+        version = registry_service.register(
             session,
             preset=result.preset,
             params=result.params,
@@ -74,14 +76,14 @@ def _train(ctx: JobContext) -> Finalizer:
             created_by=ctx.owner_id,
         )
         outcome: Decision = apply_promotion(session, decision, version.version, ctx.owner_id)
-        return {
-            "model_version": version.version,
-            "metrics": result.metrics,
-            "evaluation": result.evaluation,
-            "artifact_uri": uri,
-            "promoted": outcome.promoted,
-            "promotion": outcome.reason,
-            **({"alias": outcome.alias} if outcome.promoted else {}),
-        }
+        return TrainingResult(
+            model_version=version.version,
+            metrics=result.metrics,
+            evaluation=result.evaluation,
+            artifact_uri=uri,
+            promoted=outcome.promoted,
+            promotion=outcome.reason,
+            alias=outcome.alias if outcome.promoted else MISSING,
+        )
 
     return finalize

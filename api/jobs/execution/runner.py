@@ -7,48 +7,32 @@ short transactions touch the job row while it runs.
 
 An attempt can lose the job while it works (a paused worker whose heartbeat went
 stale is superseded by the next attempt). Its outputs are therefore staged under
-its own attempt (``api.jobs.outputs``) and published only by the transaction
+its own attempt (``api.jobs.execution.outputs``) and published only by the transaction
 that records the result, under the job row lock, after checking the row still
 names this attempt. A superseded attempt touches nothing but its staging.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.orm import Session
 
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import Job
+from api.db.tables.job import Job, JobStatus
 from api.errors import TasadorError
 from api.jobs import repository, service, state
-from api.jobs.heartbeat import Heartbeat
-from api.jobs.outputs import AttemptOutputs
+from api.jobs.execution.context import Error, Finalizer, JobCancelled, JobContext, Outcome
+from api.jobs.execution.heartbeat import Heartbeat
 from api.logging import get_logger
 
-log = get_logger("api.jobs.runner")
-
-Finalizer = Callable[[Session], dict[str, Any]]
-Error = dict[str, Any]
-
-
-class Outcome(StrEnum):
-    """How one attempt ended, from its own point of view."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"  # the job went on without this attempt
+log = get_logger("api.jobs.execution.runner")
 
 
 def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
@@ -64,44 +48,6 @@ def internal_error(job_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-class JobCancelled(Exception):
-    """Raised inside the work when the job was cancelled or taken over while it ran."""
-
-
-@dataclass
-class JobContext:
-    """What the work function sees of its job, and how it reports back."""
-
-    job_id: uuid.UUID
-    attempt: int
-    kind: str
-    owner_id: int
-    request: dict[str, Any]
-    inputs: dict[str, Any]
-    model_version: int | None
-    fraction: float = 0.0
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    outputs: AttemptOutputs = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.outputs = AttemptOutputs(self.job_id, self.attempt)
-
-    def progress(self, fraction: float) -> None:
-        """Record progress; the heartbeat thread writes it out."""
-        self.fraction = min(max(fraction, self.fraction), 1.0)
-
-    def should_stop(self) -> bool:
-        return self.cancelled.is_set()
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise JobCancelled(str(self.job_id))
-
-    def stage(self, final: str, name: str) -> str:
-        """The attempt's own location for an output to be published at ``final``."""
-        return self.outputs.stage(final, name)
-
-
 def claim(job_id: uuid.UUID) -> JobContext | None:
     """Start the next attempt of the job, or None if it ended or another attempt owns it."""
     settings = get_settings()
@@ -114,7 +60,7 @@ def claim(job_id: uuid.UUID) -> JobContext | None:
             return None
         if state.is_terminal(job.status):
             return None
-        if job.attempts >= settings.job_max_attempts and job.status == state.RUNNING:
+        if job.attempts >= settings.job_max_attempts and job.status == JobStatus.RUNNING:
             return None  # the reaper fails it as worker_lost
         if not repository.claim(session, job_id, now=now, stale_before=stale):
             return None  # another delivery of this task owns the run
@@ -162,7 +108,7 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
     try:
         if finalize is not None:
             try:
-                outcome = _record(ctx, state.SUCCEEDED, finalize, None)
+                outcome = _record(ctx, JobStatus.SUCCEEDED, finalize, None)
             except TasadorError as exc:
                 error = _error_of(exc)
             except Exception as exc:
@@ -171,7 +117,7 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
         elif error is None:
             outcome = _stopped(ctx)
         if error is not None:
-            outcome = _record(ctx, state.FAILED, None, error)
+            outcome = _record(ctx, JobStatus.FAILED, None, error)
     finally:
         ctx.outputs.discard()
     if outcome is Outcome.SUPERSEDED:
@@ -201,9 +147,9 @@ def _lost(job: Job | None, ctx: JobContext) -> Outcome | None:
     """Why this attempt may no longer record anything, or None while it owns the job."""
     if job is None or job.attempts != ctx.attempt:
         return Outcome.SUPERSEDED
-    if job.status == state.CANCELLED:
+    if job.status == JobStatus.CANCELLED:
         return Outcome.CANCELLED
-    if job.status != state.RUNNING:
+    if job.status != JobStatus.RUNNING:
         return Outcome.SUPERSEDED  # e.g. failed as worker_lost while this attempt was paused
     return None
 
@@ -214,7 +160,7 @@ def _stopped(ctx: JobContext) -> Outcome:
     if lost is not None:
         return lost
     error = {"code": "internal_error", "message": "the run stopped without being cancelled"}
-    return _record(ctx, state.FAILED, None, error)
+    return _record(ctx, JobStatus.FAILED, None, error)
 
 
 def _error_of(exc: TasadorError) -> Error:
@@ -222,7 +168,7 @@ def _error_of(exc: TasadorError) -> Error:
 
 
 def _record(
-    ctx: JobContext, status: str, finalize: Finalizer | None, error: Error | None
+    ctx: JobContext, status: JobStatus, finalize: Finalizer | None, error: Error | None
 ) -> Outcome:
     """End the job as ``status`` if this attempt still owns it; publish on success.
 
@@ -240,13 +186,13 @@ def _record(
             assert job is not None
             result = finalize(session) if finalize is not None else None
             service.finish(session, job, status, result=result, error=error)
-            if status == state.SUCCEEDED:
+            if status == JobStatus.SUCCEEDED:
                 ctx.outputs.publish()
     except BaseException:
         if ctx.outputs.published and not _recorded(ctx):
             ctx.outputs.unpublish()
         raise
-    return Outcome.SUCCEEDED if status == state.SUCCEEDED else Outcome.FAILED
+    return Outcome.SUCCEEDED if status == JobStatus.SUCCEEDED else Outcome.FAILED
 
 
 def _recorded(ctx: JobContext) -> bool:
@@ -254,7 +200,11 @@ def _recorded(ctx: JobContext) -> bool:
     try:
         with session_scope() as session:
             job = repository.get(session, ctx.job_id)
-            return job is not None and job.status == state.SUCCEEDED and job.attempts == ctx.attempt
+            return (
+                job is not None
+                and job.status == JobStatus.SUCCEEDED
+                and job.attempts == ctx.attempt
+            )
     except Exception:
         # Cannot tell: keep the copies. If unrecorded, the next attempt replaces them.
         log.exception("job_result_unknown")
