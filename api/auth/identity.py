@@ -1,9 +1,5 @@
 """The signed-in user of a request: a frozen snapshot, never a live ORM object.
 
-``Account`` is what the rules of other domains need to know about a user; the
-ORM ``User`` and ``SignedInUser`` both fit it, so a service can be handed the
-snapshot a request resolved to, or a row loaded by the worker or the CLI.
-
 A snapshot is what the credential cache keeps and hands to every request of
 that user for a fraction of a second, from whichever thread serves it. Being
 immutable and detached from any session, no route can change it or write it
@@ -19,6 +15,8 @@ from typing import Protocol
 from api.db.tables.user import ROLE_ADMIN, User
 
 
+# What the rules need to know about a user: a table row and a signed-in snapshot
+# both fit, so services take an ``Account`` and never need the row loaded.
 class Account(Protocol):
     @property
     def id(self) -> int: ...
