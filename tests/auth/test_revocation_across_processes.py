@@ -8,12 +8,8 @@ the other is polled until it refuses.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,51 +20,16 @@ from api.db.session import session_scope
 from api.db.tables.user import User
 from api.users.service import create_user
 from tests.fixtures.db import TEST_PASSWORD, hashed_test_password
-from tests.perf.stack import free_port
+from tests.fixtures.server import api_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_SECONDS = 1.0
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def two_api_processes(committed_db: Engine) -> Iterator[list[str]]:
-    ports = [free_port(), free_port()]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=dict(os.environ),
-        )
-        for port in ports
-    ]  # fmt: skip
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url, process in zip(urls, processes, strict=True):
-            _wait_until_up(url, process)
+    with api_processes(2) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API process at {url} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the API process at {url} did not start within 60 s")
 
 
 def _committed_user(username: str, role: str) -> tuple[int, dict[str, str]]:

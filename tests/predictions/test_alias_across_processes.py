@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,68 +13,16 @@ from api.auth.tokens import issue_access_token
 from api.db.session import session_scope
 from api.users.service import create_user
 from tests.fixtures.db import TEST_PASSWORD, hashed_test_password
+from tests.fixtures.server import api_processes
 from tests.predictions.conftest import TrainedModel, instance, register
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _app_target() -> str:
-    """``api.main:create_app`` once it serves predictions, else the test wrapper."""
-    from api.main import create_app
-
-    paths = {getattr(route, "path", None) for route in create_app().routes}
-    if {"/v1/predictions", "/v1/models"} <= paths:
-        return "api.main:create_app"
-    return "tests.predictions.app:create_app"
 
 
 @pytest.fixture
 def two_api_processes(committed_db: Engine) -> Iterator[list[str]]:
-    target = _app_target()
-    ports = [_free_port(), _free_port()]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT,
-            env={**os.environ, "TASADOR_ALIAS_REFRESH_SECONDS": "0.5"},
-        )
-        for port in ports
-    ]  # fmt: skip
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url, process in zip(urls, processes, strict=True):
-            _wait_until_up(url, process)
+    with api_processes(2, {"TASADOR_ALIAS_REFRESH_SECONDS": "0.5"}) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API process at {url} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the API process at {url} did not start within 60 s")
 
 
 def test_serving_follows_an_alias_move_within_one_second_across_processes(

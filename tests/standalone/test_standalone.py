@@ -20,12 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from tests.standalone.process import (
-    Standalone,
-    clean_environment,
-    free_port,
-    live_processes_in_sessions,
-)
+from tests.perf.stack import free_port
+from tests.standalone.process import Standalone, clean_environment, live_processes_in_sessions
 
 START_TIMEOUT = 90.0
 FIRST_MODEL_TIMEOUT = 90.0
