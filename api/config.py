@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # refuses to start while any of them is still in effect.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105
 DEV_FLOWER_PASSWORD = "flower-dev-password"  # noqa: S105
+DEV_SOURCE_KEY = "dev-insecure-source-key-change-me-0123456789"
 
 
 class Settings(BaseSettings):
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
     sweep_age_seconds: float = Field(default=7200.0, ge=0)
     batch_chunk_rows: int = 100_000
 
+    # Data sources (the client's own databases)
+    # Seals the passwords of registered sources at rest; changing it makes them unreadable.
+    source_key: SecretStr = SecretStr(DEV_SOURCE_KEY)
+    source_statement_timeout_seconds: float = Field(default=600.0, gt=0)
+    source_connect_timeout_seconds: int = Field(default=10, ge=1)
+    source_chunk_rows: int = Field(default=50_000, ge=1)
+
     # Serving
     model_cache_size: int = Field(default=4, ge=1)
     alias_refresh_seconds: float = 0.5
@@ -105,6 +113,8 @@ class Settings(BaseSettings):
             problems.append("TASADOR_SECRET_KEY must be at least 32 characters")
         if self.flower_password.get_secret_value() == DEV_FLOWER_PASSWORD:
             problems.append("TASADOR_FLOWER_PASSWORD is the development default")
+        if self.source_key.get_secret_value() == DEV_SOURCE_KEY:
+            problems.append("TASADOR_SOURCE_KEY is the development default")
         if not self.database_url or self.database_url.startswith("sqlite"):
             problems.append("TASADOR_DATABASE_URL must name a server database")
         if problems:

@@ -12,13 +12,18 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field
 from api.db.base import MAX_INT_ID
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
+from api.sources.schemas import SourceInput, SourceOutput
 
 
 class TrainingJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    train_data: str = Field(description="s3:// URI of the training CSV")
-    test_data: str | None = Field(default=None, description="s3:// URI of a held-out test CSV")
+    train_data: str | SourceInput = Field(
+        description="s3:// URI of the training CSV, or rows of a registered data source"
+    )
+    test_data: str | SourceInput | None = Field(
+        default=None, description="s3:// URI of a held-out test CSV, or rows of a data source"
+    )
     preset: Literal["default", "notebook"] = "default"
     params: dict[str, Any] = Field(default_factory=dict)
     promote: Promote | None = Field(
@@ -32,14 +37,17 @@ class TrainingJobIn(BaseModel):
 class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    input_data: str = Field(description="s3:// URI of the CSV to predict")
+    input_data: str | SourceInput = Field(
+        description="s3:// URI of the CSV to predict, or rows of a registered data source"
+    )
     model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
         default="production", description="alias or version number"
     )
-    output_data: str | None = Field(
+    output_data: str | SourceOutput | None = Field(
         default=None,
         description="where to write predictions: a new key under your output prefix "
-        "(`s3://<bucket>/outputs/<your user id>/`); left out, the server picks one there",
+        "(`s3://<bucket>/outputs/<your user id>/`), or a new table on a writable data "
+        "source; left out, the server picks a key under your prefix",
     )
     callback_url: str | None = None
 
@@ -91,7 +99,17 @@ class BatchResult(BaseModel):
         default=MISSING, description="the model version that predicted"
     )
     input_sha256: str | MISSING = Field(
-        default=MISSING, description="sha256 of `input_data` as it was read"
+        default=MISSING,
+        description="sha256 of `input_data` as it was read (a source's rows: their canonical CSV)",
+    )
+    output_source: str | MISSING = Field(
+        default=MISSING, description="the source a table output was written to"
+    )
+    output_table: str | MISSING = Field(
+        default=MISSING, description="the table the predictions were written to"
+    )
+    errors_table: str | MISSING = Field(
+        default=MISSING, description="`row,column,reason` of every problem; only when rows failed"
     )
 
 

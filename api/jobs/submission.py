@@ -22,6 +22,8 @@ from api.jobs.schemas import BatchJobIn, TrainingJobIn
 from api.ml.presets import ParamError, resolve_params
 from api.ownership import Principal
 from api.registry import service as registry_service
+from api.sources import service as sources_service
+from api.sources.schemas import SourceInput, SourceOutput
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
 from api.webhooks.urls import check_callback_url
@@ -70,6 +72,21 @@ def check_new_output(principal: Principal, output: str) -> None:
             )
 
 
+def check_input(
+    session: Session,
+    principal: Principal,
+    location: str | SourceInput,
+    field: str,
+    *,
+    require_target: bool,
+) -> dict[str, Any]:
+    """A job input the caller may read and that exists: a URI or a source's rows."""
+    if isinstance(location, str):
+        return fingerprint_input(principal, location, field)
+    ownership.check_source_read(principal, location.model_dump(exclude_none=True), field)
+    return sources_service.check_job_input(session, location, field, require_target=require_target)
+
+
 def submit_training(session: Session, user: Account, body: TrainingJobIn, key: str | None) -> Job:
     principal = Principal.of(user)
     promote = ownership.promotion_mode(principal, body.promote)  # 403 before anything else
@@ -83,9 +100,15 @@ def submit_training(session: Session, user: Account, body: TrainingJobIn, key: s
         raise InvalidInput(str(exc), code="invalid_params") from exc
     if body.callback_url:
         check_callback_url(body.callback_url)
-    inputs = {"train_data": fingerprint_input(principal, body.train_data, "train_data")}
+    inputs = {
+        "train_data": check_input(
+            session, principal, body.train_data, "train_data", require_target=True
+        )
+    }
     if body.test_data:
-        inputs["test_data"] = fingerprint_input(principal, body.test_data, "test_data")
+        inputs["test_data"] = check_input(
+            session, principal, body.test_data, "test_data", require_target=True
+        )
     job, _ = service.create(
         session, user, kind=JobKind.TRAINING, request=request, inputs=inputs, idempotency_key=key
     )
@@ -101,8 +124,14 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
         return earlier
     if body.callback_url:
         check_callback_url(body.callback_url)
-    inputs = {"input_data": fingerprint_input(principal, body.input_data, "input_data")}
-    if body.output_data:
+    inputs = {
+        "input_data": check_input(
+            session, principal, body.input_data, "input_data", require_target=False
+        )
+    }
+    if isinstance(body.output_data, SourceOutput):
+        sources_service.check_job_output(session, body.output_data)
+    elif body.output_data:
         check_new_output(principal, body.output_data)
     version = registry_service.resolve(session, body.model)
     job, _ = service.create(

@@ -9,10 +9,12 @@ both to a job's request.
 
 from api.ownership.jobs import (
     BatchAccess,
+    Location,
     TrainingAccess,
     authorize_batch,
     authorize_training,
     batch_access,
+    check_location,
     training_access,
 )
 from api.ownership.layout import (
@@ -35,9 +37,11 @@ from api.ownership.rules import (
     visible_uri,
     write_refusal,
 )
+from api.ownership.sources import check_source_read, is_source
 
 __all__ = [
     "BatchAccess",
+    "Location",
     "LocationDenied",
     "Principal",
     "Promote",
@@ -47,11 +51,14 @@ __all__ = [
     "authorize_batch",
     "authorize_training",
     "batch_access",
+    "check_location",
     "check_read",
+    "check_source_read",
     "check_write",
     "dataset_uri",
     "default_output",
     "errors_uri",
+    "is_source",
     "load_principal",
     "may_read",
     "output_prefix",

@@ -23,38 +23,53 @@ from api.db.session import session_scope
 from api.ownership.layout import default_output, errors_uri
 from api.ownership.principal import Principal, load_principal
 from api.ownership.rules import Promote, check_read, check_write, promotion_mode
+from api.ownership.sources import check_source_read, is_source
+
+# A job's data location: an s3:// URI, or a source location (``{"source": ..., ...}``).
+Location = str | Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class TrainingAccess:
-    train_data: str
-    test_data: str | None
+    train_data: Location
+    test_data: Location | None
     promote: Promote
 
 
 @dataclass(frozen=True, slots=True)
 class BatchAccess:
-    input_data: str
-    output_data: str
-    errors_data: str
+    input_data: Location
+    output_data: Location
+    errors_data: str | None  # None for a table output: its errors go to ``<table>_errors``
+
+
+def check_location(principal: Principal, location: object, field: str) -> Location:
+    """The location ``field`` names, if ``principal`` may read it; raises if not."""
+    if is_source(location):
+        assert isinstance(location, Mapping)
+        check_source_read(principal, location, field)
+        return location
+    check_read(principal, str(location), field)
+    return str(location)
 
 
 def training_access(principal: Principal, request: Mapping[str, Any]) -> TrainingAccess:
-    train_data = str(request["train_data"])
-    check_read(principal, train_data, "train_data")
+    train_data = check_location(principal, request["train_data"], "train_data")
     test_data = request.get("test_data")
-    if test_data:
-        check_read(principal, str(test_data), "test_data")
+    test = check_location(principal, test_data, "test_data") if test_data else None
     promote = promotion_mode(principal, request.get("promote"))
-    return TrainingAccess(train_data, str(test_data) if test_data else None, promote)
+    return TrainingAccess(train_data, test, promote)
 
 
 def batch_access(
     principal: Principal, job_id: uuid.UUID, request: Mapping[str, Any]
 ) -> BatchAccess:
-    input_data = str(request["input_data"])
-    check_read(principal, input_data, "input_data")
-    output = request.get("output_data") or default_output(principal.user_id, job_id)
+    input_data = check_location(principal, request["input_data"], "input_data")
+    requested = request.get("output_data")
+    if is_source(requested):
+        assert isinstance(requested, Mapping)
+        return BatchAccess(input_data, requested, None)  # the source must be writable
+    output = str(requested or default_output(principal.user_id, job_id))
     errors = errors_uri(output)
     check_write(principal, output, "output_data")
     check_write(principal, errors, "output_data")

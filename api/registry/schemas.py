@@ -16,8 +16,13 @@ class TrainingDataOut(BaseModel):
         description="where the training data is; `null` for a member unless they may read it "
         "(their own datasets and outputs, readable buckets)"
     )
-    sha256: str
+    sha256: str = Field(description="sha256 of the rows as read (a source's: canonical CSV)")
     rows: int
+    source: str | None = Field(default=None, description="the data source, if read from one")
+    table: str | None = Field(default=None, description="the source's table it was read from")
+    query: str | None = Field(
+        default=None, description="the source query it was read from; admins only"
+    )
 
 
 class ModelVersionOut(BaseModel):

@@ -37,6 +37,7 @@ def deployment_secrets() -> dict[str, str]:
         "admin password": _secret("pw"),
         "flower password": _secret("fl"),
         "metrics token": _secret("mt"),
+        "source key": _secret("sr"),
         "aws secret key": _secret("aws"),
     }
 
@@ -62,6 +63,7 @@ def environment(
         "TASADOR_ADMIN_PASSWORD": secret["admin password"],
         "TASADOR_FLOWER_PASSWORD": secret["flower password"],
         "TASADOR_METRICS_TOKEN": secret["metrics token"],
+        "TASADOR_SOURCE_KEY": secret["source key"],
         "TASADOR_LOG_FORMAT": "json",
         "TASADOR_LOG_LEVEL": "INFO",
         "AWS_ACCESS_KEY_ID": "chaos",

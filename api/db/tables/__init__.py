@@ -2,6 +2,7 @@
 
 from api.db.tables.alias_event import AliasEvent
 from api.db.tables.api_key import ApiKey
+from api.db.tables.data_source import DataSource
 from api.db.tables.dataset import Dataset
 from api.db.tables.job import Job
 from api.db.tables.login_attempt import LoginAttempt
@@ -16,6 +17,7 @@ from api.db.tables.webhook_secret import WebhookSecret
 __all__ = [
     "AliasEvent",
     "ApiKey",
+    "DataSource",
     "Dataset",
     "Job",
     "LoginAttempt",

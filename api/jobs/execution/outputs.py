@@ -21,6 +21,7 @@ replaces it; anything else at a final key is never touched.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.config import get_settings
@@ -67,6 +68,9 @@ class AttemptOutputs:
     attempt: int
     staged: dict[str, StagedOutput] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
+    # Run by ``discard`` whatever the outcome: outputs staged outside the object
+    # store (a source's staging tables) remove themselves here.
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def stage(self, final: str, name: str) -> str:
         """Where this attempt writes what it will publish at ``final``.
@@ -124,6 +128,12 @@ class AttemptOutputs:
             except Exception:  # the sweeper removes it later
                 log.exception("staging_cleanup_failed", uri=output.staged)
         self.staged.clear()
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except Exception:  # the sweeper removes it later
+                log.exception("staging_cleanup_failed")
+        self.cleanups.clear()
 
     def _earlier_copy(self, output: StagedOutput) -> int | None:
         """The earlier attempt of this job whose staging object ``output.final`` copies."""

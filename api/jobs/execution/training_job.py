@@ -55,7 +55,7 @@ def _train(ctx: JobContext) -> Finalizer:
     except (ParamError, TrainingDataError) as exc:
         raise InvalidInput(str(exc)) from exc
 
-    training_data = {"uri": train_csv.uri, "sha256": train_csv.sha256, "rows": train_csv.rows}
+    training_data = train_csv.training_data()
     artifact = artifacts.ModelArtifact.from_training(result, training_data)
     uri = registry_artifacts.artifact_uri(str(ctx.job_id))
     # Published when the job is recorded.
