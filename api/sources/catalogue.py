@@ -91,7 +91,7 @@ def table_select(
     """The SELECT that reads ``spec``'s rows with the features under their own names.
 
     A feature's column is its mapped name, else the column of the feature's own
-    name. The primary key comes along (under its name) so predictions can be
+    name; the price is read only for training (``require_target``). The primary key comes along (under its name) so predictions can be
     joined back to the rows, and orders the rows so that the same rows read
     the same way every time (the training fingerprint depends on it).
     """
@@ -110,13 +110,13 @@ def table_select(
         )
     selected: list[ColumnElement[object]] = []
     missing: list[str] = []
-    for feature in wanted:
+    for feature in wanted if require_target else FEATURES:  # predicting needs no price
         column = mapping.get(feature, feature)
         if feature in mapping:
             selected.append(_column(table, column, spec.table).label(feature))
         elif column in table.c:
             selected.append(table.c[column].label(feature))
-        elif feature != TARGET or require_target:
+        else:
             missing.append(feature)
     if missing:
         raise InvalidInput(
