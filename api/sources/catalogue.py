@@ -91,9 +91,10 @@ def table_select(
     """The SELECT that reads ``spec``'s rows with the features under their own names.
 
     A feature's column is its mapped name, else the column of the feature's own
-    name; the price is read only for training (``require_target``). The primary key comes along (under its name) so predictions can be
-    joined back to the rows, and orders the rows so that the same rows read
-    the same way every time (the training fingerprint depends on it).
+    name; the price is read only for training (``require_target``). The primary
+    key comes along (under its name) so predictions can be joined back to the
+    rows, and orders the rows so that the same rows read the same way every
+    time (the training fingerprint depends on it).
     """
     assert spec.table is not None
     name = find_table(connection, spec.table)
