@@ -12,7 +12,7 @@ An expected answer is a status, or ``SHOWS``/``HIDES``: ``200`` with the object
 the body. Objects are made fresh for every call, so a call that changes or
 deletes one never decides the next call's answer.
 
-Size: 37 (method, path) pairs x 4 principals x 2 objects = 296 calls.
+Size: 42 (method, path) pairs x 4 principals x 2 objects = 336 calls.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
+from api.db.tables.data_source import DataSource
 from api.db.tables.dataset import Dataset
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
@@ -133,6 +134,14 @@ class World:
         assert answer.status_code == 200, answer.text
         return str(answer.json()["refresh_token"])
 
+    def source(self) -> str:
+        """A registered data source (a SQLite file), under a fresh name."""
+        name = f"matrix-{uuid.uuid4().hex[:8]}"
+        folder = self.request.getfixturevalue("tmp_path")
+        self.session.add(DataSource(name=name, url=f"sqlite:///{folder}/{name}.db", writable=False))
+        self.session.commit()
+        return name
+
     def alias(self) -> str:
         name = f"matrix-{uuid.uuid4().hex[:8]}"
         registry_service.move_alias(self.session, name, self.model().version, actor_id=None)
@@ -228,6 +237,16 @@ def _datasets(w: World, owner: User) -> Call:
     return Call("/v1/datasets", probe=str(w.dataset(owner).id))
 
 
+def _new_source(w: World, owner: User) -> Call:
+    folder = w.request.getfixturevalue("tmp_path")
+    name = f"new-{uuid.uuid4().hex[:8]}"
+    return Call("/v1/data-sources", {"json": {"name": name, "url": f"sqlite:///{folder}/x.db"}})
+
+
+def _source_path(suffix: str = "") -> Build:
+    return lambda w, owner: Call(f"/v1/data-sources/{w.source()}{suffix}")
+
+
 def _jobs(w: World, owner: User) -> Call:
     return Call("/v1/jobs", probe=str(w.job(owner).id))
 
@@ -308,6 +327,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/predictions/log"): Row(plain("/v1/predictions/log"), *admins_only(200)),
     ("GET", "/v1/ping"): Row(plain("/v1/ping"), *signed_in(200)),
+    # Data sources: everyone signed in sees them; admins register, check and remove them.
+    ("POST", "/v1/data-sources"): Row(_new_source, *admins_only(201)),
+    ("GET", "/v1/data-sources"): Row(plain("/v1/data-sources"), *signed_in(200)),
+    ("GET", "/v1/data-sources/{name}"): Row(_source_path(), *signed_in(200)),
+    ("POST", "/v1/data-sources/{name}/check"): Row(_source_path("/check"), *admins_only(200)),
+    ("DELETE", "/v1/data-sources/{name}"): Row(_source_path(), *admins_only(204)),
 }
 
 
