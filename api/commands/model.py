@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 import typer
+from sqlalchemy import make_url
 
 from api.config import get_settings
 from api.datasets.reading import CsvSummary, HashingReader, iter_chunks, problems_as_details
@@ -32,6 +33,7 @@ from api.ml.artifact import ArtifactError
 from api.ml.predictor import UnsupportedModel, compile_predictor
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
+from api.sources.offline import is_database_location, open_database_rows
 from api.storage import StorageError, open_input, open_output
 
 app = typer.Typer(help="Train and apply models offline.", no_args_is_help=True)
@@ -51,6 +53,21 @@ def _signing_key() -> bytes:
 
 def _location(path_or_uri: str) -> str | Path:
     return path_or_uri if "://" in path_or_uri else Path(path_or_uri)
+
+
+def _open_rows(path_or_uri: str, *, require_target: bool) -> Any:
+    """A CSV (path or URI) or a database's rows (``<url>#table=...``) as a byte stream."""
+    if is_database_location(path_or_uri):
+        return open_database_rows(path_or_uri, require_target=require_target)
+    return open_input(_location(path_or_uri))
+
+
+def _shown(path_or_uri: str) -> str:
+    """How messages and the artifact name an input: a database URL without its password."""
+    if not is_database_location(path_or_uri):
+        return path_or_uri
+    head, _, fragment = path_or_uri.rpartition("#")
+    return f"{make_url(head).render_as_string(hide_password=True)}#{fragment}"
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
@@ -88,11 +105,12 @@ def _named(path_or_uri: str, exc: InvalidInput) -> InvalidInput:
     return InvalidInput(f"{path_or_uri}: {exc.message}", details=exc.details)
 
 
-def _read_training(path_or_uri: str) -> tuple[pd.DataFrame, str, int]:
+def _read_training(given: str) -> tuple[pd.DataFrame, str, int]:
     summary = CsvSummary()
     frames = []
+    path_or_uri = _shown(given)
     try:
-        with open_input(_location(path_or_uri)) as raw:
+        with _open_rows(given, require_target=True) as raw:
             hashing = HashingReader(raw)
             for chunk in iter_chunks(hashing, require_target=True):  # type: ignore[arg-type]
                 frames.append(chunk.valid)
@@ -130,7 +148,9 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 
 @app.command("train")
 def train_command(
-    train_data: str = typer.Option(..., help="training CSV: a path or an s3:// URI"),
+    train_data: str = typer.Option(
+        ..., help="training CSV (a path or an s3:// URI), or a database URL#table=..."
+    ),
     test_data: str | None = typer.Option(None, help="held-out CSV to evaluate on"),
     preset: str = typer.Option("default", help="default or notebook"),
     param: list[str] = typer.Option([], help="hyperparameter override, name=value (repeatable)"),
@@ -149,7 +169,7 @@ def train_command(
     except (*BAD_INPUT_ERRORS, TasadorError) as exc:
         raise _exit_for_input(exc) from exc
     artifact = artifacts.ModelArtifact.from_training(
-        result, {"uri": train_data, "sha256": sha256, "rows": rows}
+        result, {"uri": _shown(train_data), "sha256": sha256, "rows": rows}
     )
     try:
         with sink as out:
@@ -164,7 +184,9 @@ def train_command(
 @app.command("predict")
 def predict_command(
     model: str = typer.Option(..., help="artifact written by `tasador model train`"),
-    input: str = typer.Option(..., help="CSV to predict: a path or an s3:// URI"),
+    input: str = typer.Option(
+        ..., help="CSV to predict (a path or an s3:// URI), or a database URL#table=..."
+    ),
     output: str = typer.Option(..., help="where to write the input rows plus price_pred"),
     errors: str | None = typer.Option(None, help="where invalid rows go (default: next to output)"),
     chunk_rows: int = typer.Option(100_000, min=1, help="rows read at a time"),
@@ -191,14 +213,14 @@ def predict_command(
     out_sink, err_sink = _prepare_output(output), _prepare_output(errors)
     with contextlib.ExitStack() as stack:
         try:
-            src = stack.enter_context(open_input(_location(input)))
+            src = stack.enter_context(_open_rows(input, require_target=False))
         except TasadorError as exc:
             raise _exit_for_input(exc) from exc
         try:
             out, err = stack.enter_context(out_sink), stack.enter_context(err_sink)
             counts = predict_csv(src, out, err, predictor, chunk_rows=chunk_rows)
         except InvalidInput as exc:  # the input's header or CSV syntax
-            raise _fail(_named(input, exc).message) from exc
+            raise _fail(_named(_shown(input), exc).message) from exc
         except TasadorError as exc:  # writing, or the store failing mid-way
             raise _fail(exc.message, EXIT_FAILURE) from exc
     typer.echo(

@@ -17,7 +17,7 @@ def register_source(session: DbSession, user: AdminUser, body: DataSourceIn) -> 
     """Register a database (admins). `url` is a SQLAlchemy URL (Postgres through
     `postgresql+psycopg`, or SQLite). The password is sealed at rest and never
     shown again. A driver that is not installed answers `422 driver_not_installed`
-    naming the package; an existing name answers `409 source_exists`. Nothing is
+    naming the package; an existing name answers `409 name_taken`. Nothing is
     connected here: `POST /v1/data-sources/{name}/check` does that."""
     return service.seen_by(service.register(session, user, body), user)
 

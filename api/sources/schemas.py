@@ -41,6 +41,7 @@ class DataSourceOut(BaseModel):
 
 
 class SourceCheckOut(BaseModel):
+    ok: bool = Field(description="true: the source answered")
     name: str
     tables: list[str] = Field(description="`[schema.]table` names the source's user can see")
 

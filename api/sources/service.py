@@ -32,7 +32,7 @@ from api.sources.schemas import (
 def register(session: Session, admin: Account, body: DataSourceIn) -> DataSource:
     url = parse_url(body.url)
     if repository.get(session, body.name) is not None:
-        raise Conflict(f"a source named {body.name} exists already", code="source_exists")
+        raise Conflict(f"a source named {body.name} exists already", code="name_taken")
     password = url.password
     source = DataSource(
         name=body.name,
@@ -94,7 +94,7 @@ def check(session: Session, name: str) -> SourceCheckOut:
     """Connect and list the tables; 422 ``source_unreachable`` with the reason if not."""
     source = target(session, name)
     with read_only(source) as connection:
-        return SourceCheckOut(name=name, tables=table_names(connection))
+        return SourceCheckOut(ok=True, name=name, tables=table_names(connection))
 
 
 def uses(request: Mapping[str, Any], name: str) -> bool:
