@@ -16,6 +16,7 @@ import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Float, MetaData, Table, Text, inspect
@@ -169,19 +170,56 @@ def promote(target: Target, final: str, job_id: uuid.UUID, attempt: int, *, erro
             connection.exec_driver_sql(f"DROP TABLE {quoted(stage_errors)}")
 
 
-def drop_staging(
-    target: Target, job_id: uuid.UUID, *, attempt: int | None = None, below: int | None = None
-) -> None:
-    """Drop this job's staging tables: one attempt's, or every attempt's before ``below``."""
+@dataclass(frozen=True)
+class StagingTable:
+    schema: str | None
+    name: str
+    job_id: uuid.UUID
+    attempt: int
+
+
+def staging_tables(target: Target, job_id: uuid.UUID | None = None) -> list[StagingTable]:
+    """The staging tables on ``target`` (of one job, or of every job)."""
+    found: list[StagingTable] = []
+    prefix = f"{STAGING_PREFIX}{job_id.hex}_" if job_id else STAGING_PREFIX
     with connect(target) as connection:
         inspector = inspect(connection)
-        prefix = f"{STAGING_PREFIX}{job_id.hex}_"
-        for schema in {None, *inspector.get_schema_names()} - {"information_schema"}:
-            if schema is not None and schema.startswith("pg_"):
+        default = inspector.default_schema_name
+        for schema in inspector.get_schema_names():
+            if schema == "information_schema" or schema.startswith("pg_"):
                 continue
             for table in inspector.get_table_names(schema=schema):
                 if not table.startswith(prefix):
                     continue
-                number = int(table[len(prefix) :].removesuffix("_e"))
-                if (attempt is None or number == attempt) and (below is None or number < below):
-                    Table(table, MetaData(), schema=schema).drop(connection, checkfirst=True)
+                job_hex, _, attempt = table[len(STAGING_PREFIX) :].removesuffix("_e").partition("_")
+                try:
+                    owner, number = uuid.UUID(hex=job_hex), int(attempt)
+                except ValueError:
+                    continue
+                found.append(
+                    StagingTable(None if schema == default else schema, table, owner, number)
+                )
+    return found
+
+
+def drop_tables(target: Target, tables: list[StagingTable]) -> None:
+    if not tables:
+        return
+    with connect(target) as connection:
+        for table in tables:
+            Table(table.name, MetaData(), schema=table.schema).drop(connection, checkfirst=True)
+
+
+def drop_staging(
+    target: Target, job_id: uuid.UUID, *, attempt: int | None = None, below: int | None = None
+) -> None:
+    """Drop this job's staging tables: one attempt's, or every attempt's before ``below``."""
+    drop_tables(
+        target,
+        [
+            table
+            for table in staging_tables(target, job_id)
+            if (attempt is None or table.attempt == attempt)
+            and (below is None or table.attempt < below)
+        ],
+    )

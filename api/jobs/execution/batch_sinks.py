@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from api.db.session import session_scope
+from api.errors import InvalidInput
 from api.jobs.execution.context import JobContext
 from api.ownership import BatchAccess
 from api.sources import service as sources_service
@@ -43,8 +44,14 @@ class Sinks:
 
 
 def target_for_output(output: Mapping[str, Any]) -> Target:
+    """The output's source, asked again when the job runs: it must still be writable."""
     with session_scope() as session:
-        return sources_service.target(session, str(output["source"]))
+        target = sources_service.target(session, str(output["source"]))
+    if not target.writable:
+        raise InvalidInput(
+            f"output_data: source {target.name} is read-only now", code="source_read_only"
+        )
+    return target
 
 
 @contextmanager

@@ -4,6 +4,7 @@ An attempt that dies (SIGKILL, a lost machine) cannot clean up after itself: its
 staging objects stay under ``staging/<job id>/<attempt>/``, and a write it had
 begun stays pending (a ``.tasador-tmp-*`` file on the local backend, an
 unfinished multipart upload on S3). So does an upload cut off in the API.
+Staging tables in data sources are swept too (``table_sweeper``).
 
 The sweeper removes them from the service's bucket once they are older than
 ``sweep_age_seconds``, except those of an attempt that is still running: a long
@@ -21,6 +22,7 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.jobs import repository
 from api.jobs.execution.outputs import STAGING_PREFIX, staging_owner
+from api.jobs.execution.table_sweeper import sweep_staging_tables
 from api.logging import get_logger
 from api.storage import get_store
 
@@ -32,6 +34,7 @@ class SweepReport:
     staging: int = 0  # staging objects of dead or finished attempts deleted
     pending: int = 0  # unfinished writes abandoned
     kept_live: int = 0  # old enough, but their attempt is still running
+    tables: int = 0  # staging tables of dead attempts dropped from data sources
 
 
 def sweep_leftovers(*, now: datetime | None = None, max_age: float | None = None) -> SweepReport:
@@ -61,6 +64,7 @@ def sweep_leftovers(*, now: datetime | None = None, max_age: float | None = None
         else:
             store.abandon(write)
             report.pending += 1
+    report.tables = sweep_staging_tables()
     if report.staging or report.pending:
         log.info("leftovers_swept", **asdict(report))
     return report
