@@ -189,6 +189,9 @@ def test_openapi_documents_the_job_kinds_statuses_and_both_result_shapes(
         "errors_data",
         "model_version",
         "input_sha256",
+        "output_source",
+        "output_table",
+        "errors_table",
     }
     assert schemas["JobStatus"]["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
     assert schemas["JobKind"]["enum"] == ["training", "batch_inference"]
