@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Executable, text
+from sqlalchemy import Connection, Executable, Select, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import get_settings
@@ -54,9 +54,10 @@ def csv_records(columns: Sequence[str], partitions: Iterator[Sequence[Any]]) -> 
 class ChunkStream(io.RawIOBase):
     """A readable binary stream over an iterator of byte strings."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], rows: int | None = None) -> None:
         self._chunks = chunks
         self._current = memoryview(b"")
+        self.rows = rows  # how many rows the stream holds, when known (for progress)
 
     def readable(self) -> bool:
         return True
@@ -81,6 +82,15 @@ def statement_for(connection: Connection, spec: SourceInput, *, require_target: 
     return table_select(connection, spec, require_target=require_target)
 
 
+def count_rows(connection: Connection, statement: Executable) -> int:
+    """The rows ``statement`` answers (one more scan, for a job's progress)."""
+    if isinstance(statement, Select):
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        return int(connection.execute(counted).scalar_one())
+    inner = str(statement)
+    return int(connection.execute(text(f"SELECT count(*) FROM ({inner}) AS q")).scalar_one())  # noqa: S608
+
+
 def check_input(target: Target, spec: SourceInput, *, require_target: bool) -> None:
     """Everything about ``spec`` that can be known without reading a row; 422 if wrong."""
     with read_only(target) as connection:
@@ -91,12 +101,13 @@ def check_input(target: Target, spec: SourceInput, *, require_target: bool) -> N
 
 
 @contextmanager
-def open_rows(target: Target, spec: SourceInput, *, require_target: bool) -> Iterator[io.RawIOBase]:
+def open_rows(target: Target, spec: SourceInput, *, require_target: bool) -> Iterator[ChunkStream]:
     """The rows of ``spec`` as a canonical CSV stream, valid while the block runs."""
     chunk_rows = get_settings().source_chunk_rows
     with read_only(target) as connection:
         try:
             statement = statement_for(connection, spec, require_target=require_target)
+            total = count_rows(connection, statement)
             result = connection.execution_options(
                 stream_results=True, yield_per=chunk_rows
             ).execute(statement)
@@ -104,7 +115,7 @@ def open_rows(target: Target, spec: SourceInput, *, require_target: bool) -> Ite
             raise query_failed(target, exc) from None
         with result:
             records = csv_records(list(result.keys()), result.partitions(chunk_rows))
-            yield ChunkStream(_guarded(target, records))
+            yield ChunkStream(_guarded(target, records), total)
 
 
 def _guarded(target: Target, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -113,7 +124,3 @@ def _guarded(target: Target, chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from chunks
     except SQLAlchemyError as exc:
         raise query_failed(target, exc) from None
-
-
-def describe(spec: SourceInput) -> str:
-    return f"{spec.source}:{spec.table}" if spec.table else f"{spec.source}:query"

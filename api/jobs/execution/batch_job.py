@@ -38,16 +38,19 @@ def _predict(ctx: JobContext) -> Finalizer:
     predictor = registry_artifacts.cached_predictor(artifact_uri)
     size = int(ctx.inputs.get("input_data", {}).get("size") or 0)
 
-    def after_chunk(counts: BatchCounts) -> None:
-        ctx.check_cancelled()  # raising aborts both writes: no partial output
-        if size:
-            ctx.progress(min(counts.bytes_read / size, 0.99))
-
     # The input closes first, so a source that is both (one SQLite file) is free to commit.
     with (
         open_sinks(ctx, allowed) as sinks,
         open_input(allowed.input_data, require_target=False) as source,
     ):
+
+        def after_chunk(counts: BatchCounts) -> None:
+            ctx.check_cancelled()  # raising aborts both writes: no partial output
+            if source.rows:  # a source's rows, counted before reading
+                ctx.progress(min((counts.predicted + counts.failed) / source.rows, 0.99))
+            elif size:
+                ctx.progress(min(counts.bytes_read / size, 0.99))
+
         counts = predict_csv(
             source.stream,
             sinks.output,

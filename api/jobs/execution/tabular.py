@@ -26,6 +26,7 @@ class Opened:
     stream: IO[bytes]
     lineage: dict[str, Any]  # {"uri"} or {"source", "table" | "query"}
     label: str  # how messages name the input
+    rows: int | None = None  # rows to read, when known before reading (a source's)
 
 
 def source_input(location: Mapping[str, Any]) -> SourceInput:
@@ -59,4 +60,4 @@ def open_input(location: Location, *, require_target: bool) -> Iterator[Opened]:
     else:
         lineage["query"] = spec.query
     with open_rows(target, spec, require_target=require_target) as stream:
-        yield Opened(stream, lineage, describe(location))  # type: ignore[arg-type]
+        yield Opened(stream, lineage, describe(location), stream.rows)  # type: ignore[arg-type]
