@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Executable, Select, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import get_settings
+from api.errors import InvalidInput
 from api.sources.catalogue import query_columns, table_select
 from api.sources.connection import Target, query_failed, read_only
 from api.sources.schemas import SourceInput
@@ -102,12 +103,26 @@ def check_input(target: Target, spec: SourceInput, *, require_target: bool) -> N
 
 @contextmanager
 def open_rows(target: Target, spec: SourceInput, *, require_target: bool) -> Iterator[ChunkStream]:
-    """The rows of ``spec`` as a canonical CSV stream, valid while the block runs."""
-    chunk_rows = get_settings().source_chunk_rows
+    """The rows of ``spec`` as a canonical CSV stream, valid while the block runs.
+
+    Postgres writes the CSV itself (``COPY (SELECT ...) TO STDOUT``): no Python
+    object per row, several times faster than fetching rows. Other databases'
+    rows are fetched in partitions and written by the ``csv`` module.
+    """
     with read_only(target) as connection:
         try:
             statement = statement_for(connection, spec, require_target=require_target)
             total = count_rows(connection, statement)
+        except SQLAlchemyError as exc:
+            raise query_failed(target, exc) from None
+        if target.dialect == "postgresql":
+            copied = _copied(connection, spec, statement)
+            yield ChunkStream(
+                _guarded(target, copied, connection.dialect.loaded_dbapi.Error), total
+            )
+            return
+        chunk_rows = get_settings().source_chunk_rows
+        try:
             result = connection.execution_options(
                 stream_results=True, yield_per=chunk_rows
             ).execute(statement)
@@ -115,12 +130,32 @@ def open_rows(target: Target, spec: SourceInput, *, require_target: bool) -> Ite
             raise query_failed(target, exc) from None
         with result:
             records = csv_records(list(result.keys()), result.partitions(chunk_rows))
-            yield ChunkStream(_guarded(target, records), total)
+            yield ChunkStream(_guarded(target, records, SQLAlchemyError), total)
 
 
-def _guarded(target: Target, chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _copied(connection: Connection, spec: SourceInput, statement: Executable) -> Iterator[bytes]:
+    """The rows as Postgres writes them in CSV, header first, block by block."""
+    if spec.query is not None:
+        sql, params = spec.query, None  # an admin's own SQL, passed as written
+    else:
+        assert isinstance(statement, Select)
+        compiled = statement.compile(dialect=connection.dialect)
+        sql, params = str(compiled), compiled.params
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+        for block in copy:
+            yield bytes(block)
+
+
+def _guarded(target: Target, chunks: Iterator[bytes], errors: type[Exception]) -> Iterator[bytes]:
     """Read errors mid-stream (a statement timeout, a lost connection) as 422s."""
     try:
         yield from chunks
     except SQLAlchemyError as exc:
         raise query_failed(target, exc) from None
+    except errors as exc:  # the driver's own, from COPY
+        reason = str(exc).strip().splitlines()
+        raise InvalidInput(
+            f"source {target.name}: the read failed: {reason[0] if reason else type(exc).__name__}",
+            code="source_query_failed",
+        ) from None

@@ -56,7 +56,9 @@ def _predict(ctx: JobContext) -> Finalizer:
             sinks.output,
             sinks.errors,
             predictor,
-            chunk_rows=settings.batch_chunk_rows,
+            chunk_rows=min(
+                settings.batch_chunk_rows, source.chunk_rows or settings.batch_chunk_rows
+            ),
             after_chunk=after_chunk,
         )
         ctx.check_cancelled()

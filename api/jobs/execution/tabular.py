@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from api.config import get_settings
 from api.db.session import session_scope
 from api.ownership import Location
 from api.sources import service as sources_service
@@ -27,6 +28,9 @@ class Opened:
     lineage: dict[str, Any]  # {"uri"} or {"source", "table" | "query"}
     label: str  # how messages name the input
     rows: int | None = None  # rows to read, when known before reading (a source's)
+    # Rows per chunk this input is best read in (a source's rows arrive in partitions
+    # of TASADOR_SOURCE_CHUNK_ROWS; chunks no larger keep a job's memory flat).
+    chunk_rows: int | None = None
 
 
 def source_input(location: Mapping[str, Any]) -> SourceInput:
@@ -60,4 +64,5 @@ def open_input(location: Location, *, require_target: bool) -> Iterator[Opened]:
     else:
         lineage["query"] = spec.query
     with open_rows(target, spec, require_target=require_target) as stream:
-        yield Opened(stream, lineage, describe(location), stream.rows)  # type: ignore[arg-type]
+        chunk_rows = get_settings().source_chunk_rows
+        yield Opened(stream, lineage, describe(location), stream.rows, chunk_rows)  # type: ignore[arg-type]
