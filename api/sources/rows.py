@@ -25,6 +25,8 @@ from api.sources.catalogue import query_columns, table_select
 from api.sources.connection import Target, query_failed, read_only
 from api.sources.schemas import SourceInput
 
+_COPY_BLOCK_BYTES = 1 << 20
+
 
 class _Lines:
     """A file-like sink for ``csv.writer`` that collects the text it is given."""
@@ -143,8 +145,16 @@ def _copied(connection: Connection, spec: SourceInput, statement: Executable) ->
         sql, params = str(compiled), compiled.params
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+        # The driver hands over one row at a time: pass them on by the megabyte.
+        pending: list[bytes] = []
+        size = 0
         for block in copy:
-            yield bytes(block)
+            pending.append(bytes(block))
+            size += len(block)
+            if size >= _COPY_BLOCK_BYTES:
+                yield b"".join(pending)
+                pending, size = [], 0
+        yield b"".join(pending)
 
 
 def _guarded(target: Target, chunks: Iterator[bytes], errors: type[Exception]) -> Iterator[bytes]:
