@@ -6,7 +6,8 @@ failing (say the object store is down) does not stop the others:
 - job recovery (:func:`recover_jobs`): a worker killed mid-job stops
   heartbeating; its job is sent again (a fresh worker takes it over with the
   next attempt number) until the attempts run out, when it fails as
-  ``worker_lost``. A queued job whose message was lost (the broker was flushed,
+  ``worker_lost``. A split job's partitions are recovered one by one
+  (``partition_recovery``). A queued job whose message was lost (the broker was flushed,
   or the send after commit failed) is sent again from the database;
 - webhook retries due now (``api.webhooks.delivery.dispatch_due``);
 - sweeping what dead attempts left in the object store (``api.jobs.execution.sweeper``),
@@ -35,6 +36,7 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import JobKind, JobStatus
 from api.jobs import repository, service
+from api.jobs.execution.partition_recovery import recover_partitions
 from api.jobs.execution.sweeper import SweepReport, sweep_leftovers
 from api.logging import get_logger
 from api.webhooks.delivery import dispatch_due
@@ -48,6 +50,7 @@ class RecoveryReport:
     resent_stale: int = 0  # running jobs whose worker stopped heartbeating, sent again
     resent_lost: int = 0  # queued jobs whose message was lost, sent again
     failed: int = 0  # jobs failed as worker_lost (attempts exhausted)
+    resent_partitions: int = 0  # partitions of split jobs whose worker was lost, sent again
 
 
 def recover_jobs(now: datetime | None = None) -> RecoveryReport:
@@ -56,6 +59,9 @@ def recover_jobs(now: datetime | None = None) -> RecoveryReport:
     report = RecoveryReport()
     with session_scope() as session:
         _recover_stale(session, moment, report)
+        resent, failed = recover_partitions(session, moment)
+        report.resent_partitions += resent
+        report.failed += failed
         _resend_lost(session, moment, report)
     if report != RecoveryReport():
         log.info("jobs_recovered", **asdict(report))
