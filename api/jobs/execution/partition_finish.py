@@ -76,12 +76,14 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
         with session_scope() as session:
             job = repository.get(session, run.job_id, for_update=True)
             if job is None or job.status != JobStatus.RUNNING:
-                return Outcome.CANCELLED
+                outcome = Outcome.CANCELLED
+                return outcome
             if not _own(session, run):
                 return Outcome.SUPERSEDED
             if error is not None:
                 service.finish(session, job, JobStatus.FAILED, error=error)
-                return Outcome.FAILED
+                outcome = Outcome.FAILED
+                return outcome
             if counts is None:  # stopped by its heartbeat, yet still its own: lost meanwhile
                 return Outcome.SUPERSEDED
             _succeeded(session, run, counts)
@@ -101,6 +103,8 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
     finally:
         if outcome is not Outcome.SUCCEEDED:
             _drop(run.part("predictions.csv"), run.part("errors.csv"))
+        if outcome in (Outcome.CANCELLED, Outcome.FAILED):
+            _drop_parts(run.job_id)  # the job ended: the parts of finished partitions too
     if assembled is not None:
         assembled.discard()
         _drop_parts(run.job_id)
