@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from api.storage.errors import ObjectExists
 from api.storage.s3_errors import error_code, translated
 from api.storage.s3_io import MIN_PART_BYTES
-from api.storage.s3_publish import MAX_COPY_PART
+from api.storage.s3_publish import MAX_COPY_PART, exists
 from api.storage.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def compose(
         return
     dst = parse_uri(target)
     with translated(target):
+        if exists(client, dst.bucket, dst.key):  # a server may ignore If-None-Match
+            raise ObjectExists.for_uri(target)
         upload_id = client.create_multipart_upload(Bucket=dst.bucket, Key=dst.key)["UploadId"]
     try:
         with translated(target):
