@@ -164,3 +164,22 @@ def stale_running(session: Session, stale_before: datetime) -> Sequence[JobParti
         .with_for_update(skip_locked=True)
     )
     return session.scalars(stmt).all()
+
+
+def count_queued(session: Session) -> int:
+    stmt = select(func.count()).where(JobPartition.status == PartitionStatus.QUEUED)
+    return int(session.scalar(stmt) or 0)
+
+
+def waiting_since(session: Session, sent_before: datetime) -> Sequence[JobPartition]:
+    """Queued partitions last sent before ``sent_before``, oldest first."""
+    stmt = (
+        select(JobPartition)
+        .where(
+            JobPartition.status == PartitionStatus.QUEUED,
+            JobPartition.enqueued_at < sent_before,
+        )
+        .order_by(JobPartition.enqueued_at, JobPartition.job_id, JobPartition.number)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(stmt).all()
