@@ -63,15 +63,17 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
     Succeeds for a queued job, or for a running one whose heartbeat stopped (its
     worker died). A single conditional UPDATE makes two deliveries of the same
     task race safely on Postgres and SQLite alike: only one of them wins. The
-    new attempt starts from zero progress, not where the lost one stopped.
+    new attempt starts from zero progress, not where the lost one stopped. A job
+    handed off to partitions is never claimed again: they carry it.
     """
+    split = exists().where(JobPartition.job_id == Job.id)
     stmt = (
         update(Job)
         .where(
             Job.id == job_id,
             or_(
                 Job.status == JobStatus.QUEUED,
-                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before),
+                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before) & ~split,
             ),
         )
         .values(
@@ -192,4 +194,12 @@ def running_attempts(
     if not job_ids:
         return set()
     stmt = select(Job.id, Job.attempts).where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
-    return {(row.id, row.attempts) for row in session.execute(stmt)}
+    live = {(row.id, row.attempts) for row in session.execute(stmt)}
+    # A split job's partitions stage their parts under the attempt that split it.
+    parts = (
+        select(JobPartition.job_id, JobPartition.job_attempt)
+        .join(Job, Job.id == JobPartition.job_id)
+        .where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
+        .distinct()
+    )
+    return live | {(row.job_id, row.job_attempt) for row in session.execute(parts)}

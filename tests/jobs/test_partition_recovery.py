@@ -17,10 +17,12 @@ from api import queue
 from api.config import get_settings
 from api.db.base import utcnow
 from api.db.session import session_scope
-from api.db.tables.job import JobKind, JobStatus
+from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.job_partition import JobPartition, PartitionStatus
+from api.jobs import repository
 from api.jobs.execution import partitioning
 from api.jobs.execution.reaper import recover_jobs
+from api.jobs.execution.runner import claim
 from tests.jobs.fencing_helpers import claimed, committed_user, job_row, silence, submit
 
 pytestmark = pytest.mark.usefixtures("committed_db", "flushed_broker")
@@ -108,3 +110,20 @@ def test_queued_partitions_whose_messages_were_lost_are_sent_again_once() -> Non
         )
     assert recover_jobs().resent_partitions == 0
     assert inference_messages() == PARTS
+
+
+def test_a_second_delivery_of_a_split_jobs_task_leaves_the_job_to_its_partitions() -> None:
+    job_id = split_job()
+    silence(job_id)  # partitions waiting in the queue: nothing beats for the job itself
+    assert claim(job_id) is None
+    assert job_row(job_id).attempts == 1
+
+
+def test_the_sweeper_keeps_the_parts_of_a_running_split_job() -> None:
+    job_id = split_job()
+    with session_scope() as session:
+        assert repository.running_attempts(session, {job_id}) == {(job_id, 1)}
+    claim_again = update(Job).where(Job.id == job_id).values(attempts=2)
+    with session_scope() as session:  # even if the job's attempt moved on since the split
+        session.execute(claim_again)
+        assert repository.running_attempts(session, {job_id}) == {(job_id, 1), (job_id, 2)}
