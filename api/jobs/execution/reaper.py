@@ -103,10 +103,10 @@ def _resend_lost(session: Session, now: datetime, report: RecoveryReport) -> Non
     for kind in JobKind:
         waiting = repository.waiting_since(session, kind, sent_before)
         split = kind == JobKind.BATCH_INFERENCE  # partition tasks share its queue
-        if not waiting and not split:
+        partitions = partitioning.count_queued(session) if split else 0
+        if not waiting and not partitions:
             continue
         in_broker = queue.depth(service.queue_of(kind))
-        partitions = partitioning.count_queued(session) if split else 0
         if in_broker is None:  # the broker cannot say: fall back to once per delay
             missing = len(waiting) + partitions
         else:
