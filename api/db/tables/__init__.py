@@ -5,6 +5,7 @@ from api.db.tables.api_key import ApiKey
 from api.db.tables.data_source import DataSource
 from api.db.tables.dataset import Dataset
 from api.db.tables.job import Job
+from api.db.tables.job_partition import JobPartition
 from api.db.tables.login_attempt import LoginAttempt
 from api.db.tables.model_alias import ModelAlias
 from api.db.tables.model_version import ModelVersion
@@ -20,6 +21,7 @@ __all__ = [
     "DataSource",
     "Dataset",
     "Job",
+    "JobPartition",
     "LoginAttempt",
     "ModelAlias",
     "ModelVersion",

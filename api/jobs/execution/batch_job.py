@@ -17,6 +17,7 @@ from api.db.session import session_scope
 from api.jobs.execution.batch_io import BatchCounts, predict_csv
 from api.jobs.execution.batch_sinks import open_sinks
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
+from api.jobs.execution.partitioning import hand_off_if_large
 from api.jobs.execution.runner import run_job
 from api.jobs.execution.tabular import open_input
 from api.jobs.schemas import BatchResult
@@ -32,6 +33,13 @@ def _predict(ctx: JobContext) -> Finalizer:
     settings = get_settings()
     # Before any read or write: the owner may read the input and write both outputs.
     allowed = ownership.authorize_batch(ctx.owner_id, ctx.job_id, ctx.request)
+    source, output, errors = allowed.input_data, allowed.output_data, allowed.errors_data
+    if isinstance(source, str) and isinstance(output, str) and errors is not None:
+        # CSV in, CSV out: outputs are checked first, then a large job runs as partitions.
+        # A data source's rows run whole, as one job.
+        ctx.stage(output, "predictions.csv")
+        ctx.stage(errors, "errors.csv")
+        hand_off_if_large(ctx, source)
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
@@ -41,29 +49,27 @@ def _predict(ctx: JobContext) -> Finalizer:
     # The input closes first, so a source that is both (one SQLite file) is free to commit.
     with (
         open_sinks(ctx, allowed) as sinks,
-        open_input(allowed.input_data, require_target=False) as source,
+        open_input(source, require_target=False) as rows,
     ):
 
         def after_chunk(counts: BatchCounts) -> None:
             ctx.check_cancelled()  # raising aborts both writes: no partial output
-            if source.rows:  # a source's rows, counted before reading
-                ctx.progress(min((counts.predicted + counts.failed) / source.rows, 0.99))
+            if rows.rows:  # a source's rows, counted before reading
+                ctx.progress(min((counts.predicted + counts.failed) / rows.rows, 0.99))
             elif size:
                 ctx.progress(min(counts.bytes_read / size, 0.99))
 
         counts = predict_csv(
-            source.stream,
+            rows.stream,
             sinks.output,
             sinks.errors,
             predictor,
-            chunk_rows=min(
-                settings.batch_chunk_rows, source.chunk_rows or settings.batch_chunk_rows
-            ),
+            chunk_rows=min(settings.batch_chunk_rows, rows.chunk_rows or settings.batch_chunk_rows),
             after_chunk=after_chunk,
         )
         ctx.check_cancelled()
-    if counts.failed == 0 and isinstance(allowed.errors_data, str):
-        ctx.outputs.unstage(allowed.errors_data)
+    if counts.failed == 0 and errors is not None:
+        ctx.outputs.unstage(errors)
 
     def finalize(session: Session) -> BatchResult:
         sinks.publish(ctx, counts.failed)

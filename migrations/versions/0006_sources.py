@@ -1,7 +1,7 @@
 """Data sources: the client's databases that jobs read from and write to.
 
-Revision ID: 0005_sources
-Revises: 0004_predictions
+Revision ID: 0006_sources
+Revises: 0005_partitions
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_sources"
-down_revision: str | None = "0004_predictions"
+revision: str = "0006_sources"
+down_revision: str | None = "0005_partitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
