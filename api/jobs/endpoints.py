@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from api.auth.dependencies import CurrentUser
 from api.db.tables.job import JobKind, JobStatus
 from api.dependencies import DbSession
+from api.error_docs import errors
 from api.jobs import service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
 from api.ownership import Principal
@@ -30,12 +31,26 @@ IdempotencyKey = Annotated[
 ]
 
 
+_SUBMIT_ERRORS = errors(
+    403,
+    404,
+    409,
+    s403="`forbidden` (promotion by a member) or `access_denied` (data you may not use)",
+    s404="`data_not_found` or `model_not_found`",
+    s409="`output_exists`, or an `Idempotency-Key` reused with another body",
+)
+
+
 def _accepted(response: Response, job_id: uuid.UUID) -> None:
     response.headers["Location"] = f"/v1/jobs/{job_id}"
 
 
 @router.post(
-    "/training", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+    "/training",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    tags=["jobs"],
+    responses=_SUBMIT_ERRORS,
 )
 def submit_training(
     body: TrainingJobIn,
@@ -58,7 +73,11 @@ def submit_training(
 
 
 @router.post(
-    "/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+    "/batch-inference",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    tags=["jobs"],
+    responses=_SUBMIT_ERRORS,
 )
 def submit_batch_inference(
     body: BatchJobIn,
@@ -101,7 +120,7 @@ def get_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     return JobOut.seen_by(service.get_visible(session, user, job_id), Principal.of(user))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
+@router.post("/{job_id}/cancel", response_model=JobOut, tags=["jobs"], responses=errors(409))
 def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     """Cancel a queued or running job. A queued job never starts; a running one
     stops at its next chunk or boosting stage and leaves no partial output.
@@ -123,6 +142,7 @@ def list_deliveries(session: DbSession, user: CurrentUser, job_id: uuid.UUID) ->
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
     tags=["webhooks"],
+    responses=errors(409),
 )
 def redeliver(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> DeliveryOut:
     """Send the job's final event once more (same `webhook-id`, so a receiver
