@@ -4,15 +4,17 @@ job's webhook deliveries."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import CurrentUser
 from api.db.tables.job import JobKind, JobStatus
 from api.dependencies import DbSession
 from api.error_docs import errors
-from api.jobs import service, submission
+from api.jobs import downloads, service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
 from api.ownership import Principal
 from api.webhooks import service as webhooks_service
@@ -126,6 +128,52 @@ def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobO
     stops at its next chunk or boosting stage and leaves no partial output.
     `409 job_finished` if it already ended."""
     return JobOut.seen_by(service.cancel(session, user, job_id), Principal.of(user))
+
+
+class CsvResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+    **errors(
+        404,
+        409,
+        s404="`job_not_found`, or `file_not_found`: the job has no such file",
+        s409="`job_not_finished`: the job is queued or running",
+    ),
+}
+
+
+async def _file(
+    session: DbSession, user: CurrentUser, job_id: uuid.UUID, kind: downloads.FileKind
+) -> CsvResponse:
+    found = await run_in_threadpool(downloads.find_download, session, user, job_id, kind)
+    disposition = f'attachment; filename="{found.filename}"'
+    return CsvResponse(
+        downloads.stream(found),
+        headers={"Content-Disposition": disposition, "Content-Length": str(found.size)},
+    )
+
+
+@router.get(
+    "/{job_id}/output", response_class=CsvResponse, responses=_FILE_RESPONSES, tags=["jobs"]
+)
+async def download_output(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> CsvResponse:
+    """The predictions of a succeeded batch job (CSV: the input rows plus
+    `price_pred`), streamed. `409 job_not_finished` while it runs, `404
+    file_not_found` for a job without output (training, failed, cancelled)."""
+    return await _file(session, user, job_id, "output")
+
+
+@router.get(
+    "/{job_id}/errors", response_class=CsvResponse, responses=_FILE_RESPONSES, tags=["jobs"]
+)
+async def download_errors(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> CsvResponse:
+    """The invalid rows of a succeeded batch job (CSV: `row,column,reason`; `row`
+    counts data rows from 1, the header not included). `404 file_not_found`
+    when every row was valid."""
+    return await _file(session, user, job_id, "errors")
 
 
 @router.get("/{job_id}/deliveries", response_model=DeliveryList, tags=["webhooks"])
