@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import TasadorError
-from api.ui import account_pages, jobs_pages, models_pages, predict_page
+from api.ui import account_pages, admin_pages, jobs_pages, models_pages, predict_page
 from api.ui.dependencies import LoginRequired, render
 
 STATIC_DIR: Final[Path] = Path(__file__).resolve().parent / "static"
@@ -36,6 +36,7 @@ def install_ui(app: FastAPI) -> None:
         models_pages.router,
         jobs_pages.router,
         predict_page.router,
+        admin_pages.router,
     ):
         app.include_router(router)
 

@@ -63,7 +63,9 @@ class VersionView:
         return "-" if value is None else fmt.format(value)
 
 
-def _views(db: DbSession, versions: Sequence[ModelVersion], viewer: Viewer) -> list[VersionView]:
+def version_views(
+    db: DbSession, versions: Sequence[ModelVersion], viewer: Viewer
+) -> list[VersionView]:
     aliases = registry_service.aliases_by_version(db, [v.version for v in versions])
     principal = Principal.of(viewer.user)
     return [
@@ -102,7 +104,7 @@ def models_table(
     sort: Annotated[str, Query(max_length=32)] = "version",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
 ) -> Response:
-    views = _views(db, registry_service.list_versions(db, LIST_LIMIT, None), viewer)
+    views = version_views(db, registry_service.list_versions(db, LIST_LIMIT, None), viewer)
     key = sort if sort in SORTABLE else "version"
     views.sort(key=_sort_key(key), reverse=order == "desc")
     return render(
@@ -118,7 +120,9 @@ def compare(
     a: Annotated[int, Query(ge=1, le=MAX_INT_ID)],
     b: Annotated[int, Query(ge=1, le=MAX_INT_ID)],
 ) -> Response:
-    left, right = _views(db, [registry_service.get(db, a), registry_service.get(db, b)], viewer)
+    left, right = version_views(
+        db, [registry_service.get(db, a), registry_service.get(db, b)], viewer
+    )
     return render(
         request,
         "compare.html",
@@ -132,7 +136,7 @@ def compare(
 
 @router.get("/{version}", response_class=HTMLResponse)
 def version_page(request: Request, db: DbSession, viewer: UiUser, version: Version) -> Response:
-    (view,) = _views(db, [registry_service.get(db, version)], viewer)
+    (view,) = version_views(db, [registry_service.get(db, version)], viewer)
     return render(
         request,
         "version.html",

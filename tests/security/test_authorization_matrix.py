@@ -16,7 +16,7 @@ Pages under ``/ui`` are called with the caller's session cookie instead of a
 bearer token (and the session's CSRF token in their forms); without a session
 they redirect to the login form (``303``), and their refusals are pages.
 
-Size: 50 (method, path) pairs x 4 principals x 2 objects = 400 calls.
+Size: 53 (method, path) pairs x 4 principals x 2 objects = 424 calls.
 """
 
 from __future__ import annotations
@@ -203,6 +203,10 @@ def owned_page(status: int) -> tuple[Expected, ...]:
     return (303, status, 404, status, status)
 
 
+def admin_page(status: int) -> tuple[Expected, ...]:
+    return (303, 403, 403, status, status)
+
+
 def listed_page() -> tuple[Expected, ...]:
     return (303, SHOWS, HIDES, SHOWS, SHOWS)
 
@@ -382,6 +386,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/ui/jobs/{job_id}"): Row(_job_page(), *owned_page(200)),
     ("GET", "/ui/jobs/{job_id}/state"): Row(_job_page("/state"), *owned_page(200)),
+    ("GET", "/ui/admin/users"): Row(plain("/ui/admin/users"), *admin_page(200)),
+    ("GET", "/ui/admin/aliases"): Row(plain("/ui/admin/aliases"), *admin_page(200)),
+    ("POST", "/ui/admin/aliases"): Row(
+        lambda w, owner: Call(
+            "/ui/admin/aliases",
+            {"data": {"csrf": CALLER_CSRF, "alias": w.alias(), "version": str(w.model().version)}},
+        ),
+        *admin_page(200),
+    ),
     ("GET", "/ui/predict"): Row(plain("/ui/predict"), *page(200)),
     ("POST", "/ui/predict"): Row(_ui_predict, *page(200)),
 }
