@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 # A fixed salt makes the SVG ids, hence the files, the same for the same data.
 matplotlib.rcParams["svg.hashsalt"] = "tasador"
@@ -77,6 +78,10 @@ def predicted_vs_actual(rows: pd.DataFrame) -> bytes:
         axes.plot([low, high], [low, high], color=_GREY, linewidth=1, label="exact")
         axes.set_xscale("log")
         axes.set_yscale("log")
+        for axis in (axes.xaxis, axes.yaxis):
+            # Plain thousands (3,000 rather than 3x10^3), and no labels on minor ticks.
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+            axis.set_minor_formatter(NullFormatter())
         axes.legend(loc="upper left", frameon=False)
     axes.set_xlabel("actual price (UF)")
     axes.set_ylabel("predicted price (UF)")

@@ -42,6 +42,8 @@ FLAGS: Final[tuple[str, ...]] = (
     "--disable-default-apps",
     "--disable-extensions",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--force-device-scale-factor=1",
+    "--hide-scrollbars",
     f"--window-size={WIDTH},1000",
 )
 

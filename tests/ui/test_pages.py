@@ -244,6 +244,16 @@ def test_the_job_state_the_page_polls_is_status_progress_and_whether_it_ended(
     assert f'data-state-url="/ui/jobs/{job.id}/state"' in page and "/ui/static/job.js" in page
 
 
+def test_a_finished_training_jobs_page_links_the_version_it_trained(
+    page_for: PageFor, make_user: MakeUser, db_session: Session
+) -> None:
+    user = make_user()[0]
+    job = _job(db_session, user, JobStatus.SUCCEEDED, result={"model_version": 7})
+    page = page_for(user).get(f"/ui/jobs/{job.id}").text
+    assert 'href="/ui/models/7"' in page and "trained by this job" in page
+    assert 'data-finished="true"' in page  # nothing left to poll
+
+
 def test_static_files_are_served_by_the_service(client: TestClient) -> None:
     for path in ("/ui/static/tasador.css", "/ui/static/job.js"):
         assert client.get(path).status_code == 200
