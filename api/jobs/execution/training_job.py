@@ -18,6 +18,7 @@ from api.jobs.execution.inputs import load_training_csv
 from api.jobs.execution.promotion import Decision, apply_promotion, decide_promotion
 from api.jobs.execution.runner import run_job
 from api.jobs.schemas import TrainingResult
+from api.logging import get_logger
 from api.ml import artifact as artifacts
 from api.ml import charts
 from api.ml.presets import ParamError
@@ -31,6 +32,8 @@ from api.ml.training import (
 from api.registry import artifacts as registry_artifacts
 from api.registry import service as registry_service
 from api.storage import get_store
+
+log = get_logger("api.jobs.execution.training_job")
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
@@ -46,7 +49,13 @@ def _stage_charts(ctx: JobContext, artifact_uri: str, result: TrainResult) -> No
     artifact by the attempt that registers the version."""
     if result.evaluation_rows is None:
         return
-    drawn = charts.render_charts(result.evaluation_rows, feature_importances(result.estimator))
+    try:
+        drawn = charts.render_charts(result.evaluation_rows, feature_importances(result.estimator))
+    except Exception as exc:  # a model without pictures is still a model
+        log.warning(
+            "charts_not_drawn", job_id=str(ctx.job_id), error=f"{type(exc).__name__}: {exc}"
+        )
+        return
     store = get_store()
     for name, svg in drawn.items():
         final = registry_artifacts.chart_uri(artifact_uri, name)
