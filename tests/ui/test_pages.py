@@ -254,6 +254,16 @@ def test_a_finished_training_jobs_page_links_the_version_it_trained(
     assert 'data-finished="true"' in page  # nothing left to poll
 
 
+def test_text_from_requests_and_errors_is_escaped_on_pages(
+    page_for: PageFor, make_user: MakeUser, db_session: Session
+) -> None:
+    user = make_user()[0]
+    script = "<script>alert(1)</script>"
+    job = _job(db_session, user, JobStatus.FAILED, error={"code": "x", "message": script})
+    page = page_for(user).get(f"/ui/jobs/{job.id}").text
+    assert script not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
 def test_static_files_are_served_by_the_service(client: TestClient) -> None:
     for path in ("/ui/static/tasador.css", "/ui/static/job.js"):
         assert client.get(path).status_code == 200
