@@ -17,7 +17,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 # A fixed salt makes the SVG ids, hence the files, the same for the same data.
 matplotlib.rcParams["svg.hashsalt"] = "tasador"
@@ -79,7 +79,8 @@ def predicted_vs_actual(rows: pd.DataFrame) -> bytes:
         axes.set_xscale("log")
         axes.set_yscale("log")
         for axis in (axes.xaxis, axes.yaxis):
-            # Plain thousands (3,000 rather than 3x10^3), and no labels on minor ticks.
+            # Ticks at 1, 2 and 5 of each power of ten, labelled in plain thousands.
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
             axis.set_minor_formatter(NullFormatter())
         axes.legend(loc="upper left", frameon=False)
