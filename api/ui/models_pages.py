@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from api.db.base import MAX_INT_ID
 from api.db.tables.model_version import ModelVersion
@@ -64,8 +65,9 @@ class VersionView:
 
 
 def version_views(
-    db: DbSession, versions: Sequence[ModelVersion], viewer: Viewer
+    db: Session, versions: Sequence[ModelVersion], viewer: Viewer
 ) -> list[VersionView]:
+    """``versions`` as ``viewer`` may see them, with their aliases."""
     aliases = registry_service.aliases_by_version(db, [v.version for v in versions])
     principal = Principal.of(viewer.user)
     return [
