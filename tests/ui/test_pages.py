@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from api.auth.cache import DEFAULT_TTL_SECONDS as CACHE_SECONDS
 from api.auth.tokens import issue_access_token
+from api.db.base import utcnow
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
+from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.ownership import dataset_uri
 from api.ui import session as ui_session
 from tests.fixtures.db import TEST_PASSWORD, MakeUser
@@ -262,6 +264,41 @@ def test_text_from_requests_and_errors_is_escaped_on_pages(
     job = _job(db_session, user, JobStatus.FAILED, error={"code": "x", "message": script})
     page = page_for(user).get(f"/ui/jobs/{job.id}").text
     assert script not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_job_page_lists_its_webhook_deliveries_with_every_attempt(
+    page_for: PageFor, make_user: MakeUser, db_session: Session
+) -> None:
+    user = make_user()[0]
+    job = _job(db_session, user, JobStatus.SUCCEEDED, result={"model_version": 1})
+    delivery = WebhookDelivery(
+        id=f"msg_{uuid.uuid4().hex}",
+        job_id=job.id,
+        owner_id=user.id,
+        event="job.succeeded",
+        url="https://hooks.example.com/tasador",
+        payload={},
+        status=DeliveryStatus.DELIVERED,
+        attempts=2,
+        attempt_limit=5,
+    )
+    db_session.add(delivery)
+    db_session.flush()
+    for attempt, code, error in ((1, None, "connection refused"), (2, 204, None)):
+        db_session.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                attempt=attempt,
+                started_at=utcnow(),
+                status_code=code,
+                error=error,
+                duration_ms=12,
+            )
+        )
+    db_session.commit()
+    page = page_for(user).get(f"/ui/jobs/{job.id}").text
+    assert "https://hooks.example.com/tasador" in page and "delivered" in page
+    assert "connection refused" in page and ": 204 (12 ms)" in page
 
 
 def test_static_files_are_served_by_the_service(client: TestClient) -> None:
