@@ -3,7 +3,8 @@
 One walk through the interface as a data scientist would take it: sign in,
 watch two training jobs go from queued to succeeded without reloading, open
 the models table, a version page whose charts load, the comparison of the two
-versions, and value a flat with the prediction form. Every resource the pages
+versions, value a flat with the prediction form, and move production to the
+newer version through the confirmation page. Every resource the pages
 load comes from the service itself.
 """
 
@@ -155,5 +156,20 @@ def test_a_data_scientist_signs_in_watches_jobs_and_reads_the_evidence(
     browser.find_element(By.ID, "value-it").click()
     price = _wait(browser, lambda d: d.find_elements(By.ID, "price"))[0]
     assert price.text.endswith("UF") and float(price.text.split()[0].replace(",", "")) > 0
+
+    # An admin moves production to the newer version, through the confirmation.
+    browser.get(f"{base}/ui/admin/aliases")
+    version_field = browser.find_element(By.ID, "version")
+    version_field.send_keys(str(newer))
+    browser.find_element(By.ID, "review-move").click()
+    confirm = _wait(browser, lambda d: d.find_elements(By.ID, "confirm-move"))[0]
+    assert f"v{older} (now)" in browser.find_element(By.ID, "move-comparison").text
+    confirm.click()
+    _wait(browser, lambda d: d.current_url == f"{base}/ui/admin/aliases")
+    trail = browser.find_element(By.ID, "alias-events").text
+    assert f"v{older} v{newer} {username} ui" in trail
+    browser.get(f"{base}/ui/models")
+    production = browser.find_element(By.CSS_SELECTOR, "#models tr.production a").text
+    assert production == f"v{newer}"
 
     assert _offsite_resources(browser, base) == []
