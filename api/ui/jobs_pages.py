@@ -53,6 +53,7 @@ def duration(job: Job | JobOut) -> str:
 class JobRow:
     job: JobOut
     duration: str
+    finished: bool
 
 
 @router.get("", response_class=HTMLResponse)
@@ -71,7 +72,10 @@ def jobs_list(
         db, viewer.user, kind=kind_filter, status=status_filter, limit=PAGE_SIZE, cursor=cursor
     )
     principal = Principal.of(viewer.user)
-    items = [JobRow(JobOut.seen_by(job, principal), duration(job)) for job in rows]
+    items = [
+        JobRow(JobOut.seen_by(job, principal), duration(job), state.is_terminal(job.status))
+        for job in rows
+    ]
     return render(
         request,
         "jobs.html",

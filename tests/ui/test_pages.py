@@ -301,8 +301,20 @@ def test_a_job_page_lists_its_webhook_deliveries_with_every_attempt(
     assert "connection refused" in page and ": 204 (12 ms)" in page
 
 
+def test_the_jobs_list_follows_only_jobs_that_have_not_ended(
+    page_for: PageFor, make_user: MakeUser, db_session: Session
+) -> None:
+    user = make_user()[0]
+    running = _job(db_session, user, JobStatus.RUNNING, started_at=utcnow(), progress=0.4)
+    ended = _job(db_session, user, JobStatus.SUCCEEDED, result={"model_version": 1})
+    body = page_for(user).get("/ui/jobs").text
+    assert f'data-state-url="/ui/jobs/{running.id}/state"' in body
+    assert f'data-state-url="/ui/jobs/{ended.id}/state"' not in body
+    assert "40%" in body and "/ui/static/jobs.js" in body
+
+
 def test_static_files_are_served_by_the_service(client: TestClient) -> None:
-    for path in ("/ui/static/tasador.css", "/ui/static/job.js"):
+    for path in ("/ui/static/tasador.css", "/ui/static/job.js", "/ui/static/jobs.js"):
         assert client.get(path).status_code == 200
 
 
