@@ -49,7 +49,7 @@ _BLUE, _GREY = "#2f5d8a", "#8a8f98"
 
 def _svg(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    figure.savefig(buffer, format="svg", dpi=150, bbox_inches="tight", metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -71,7 +71,12 @@ def predicted_vs_actual(rows: pd.DataFrame) -> bytes:
         shown = shown.sample(MAX_POINTS, random_state=0)
     figure = _figure(4.8)
     axes = figure.add_subplot()
-    axes.scatter(shown["actual"], shown["predicted"], s=6, alpha=0.45, color=_BLUE, linewidths=0)
+    # The points as one embedded image (axes and text stay vector): 75 KiB instead of 340
+    # for 3,000 points, and one image for the browser to draw.
+    axes.scatter(
+        shown["actual"], shown["predicted"], s=6, alpha=0.45, color=_BLUE, linewidths=0,
+        rasterized=True,
+    )  # fmt: skip
     if len(shown):
         low = float(min(shown["actual"].min(), shown["predicted"].min()))
         high = float(max(shown["actual"].max(), shown["predicted"].max()))
@@ -86,7 +91,8 @@ def predicted_vs_actual(rows: pd.DataFrame) -> bytes:
         axes.legend(loc="upper left", frameon=False)
     axes.set_xlabel("actual price (UF)")
     axes.set_ylabel("predicted price (UF)")
-    axes.set_title(f"{len(rows)} evaluation rows", fontsize=9)
+    note = f" ({len(shown):,} shown)" if len(shown) < len(rows) else ""
+    axes.set_title(f"{len(rows):,} evaluation rows{note}", fontsize=9)
     return _svg(figure)
 
 
