@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
-from api.db.base import MAX_INT_ID
+from api.constraints import ALIAS_REGEX, DbInt, ObjectUri
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
 from api.sources.schemas import SourceInput, SourceOutput
@@ -18,10 +18,10 @@ from api.sources.schemas import SourceInput, SourceOutput
 class TrainingJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    train_data: str | SourceInput = Field(
+    train_data: ObjectUri | SourceInput = Field(
         description="s3:// URI of the training CSV, or rows of a registered data source"
     )
-    test_data: str | SourceInput | None = Field(
+    test_data: ObjectUri | SourceInput | None = Field(
         default=None, description="s3:// URI of a held-out test CSV, or rows of a data source"
     )
     preset: Literal["default", "notebook"] = "default"
@@ -37,13 +37,13 @@ class TrainingJobIn(BaseModel):
 class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    input_data: str | SourceInput = Field(
+    input_data: ObjectUri | SourceInput = Field(
         description="s3:// URI of the CSV to predict, or rows of a registered data source"
     )
-    model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
+    model: DbInt | Annotated[str, Field(pattern=ALIAS_REGEX)] = Field(
         default="production", description="alias or version number"
     )
-    output_data: str | SourceOutput | None = Field(
+    output_data: ObjectUri | SourceOutput | None = Field(
         default=None,
         description="where to write predictions: a new key under your output prefix "
         "(`s3://<bucket>/outputs/<your user id>/`), or a new table on a writable data "

@@ -79,14 +79,19 @@ def masked(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def build_engine(target: Target) -> Engine:
+def build_engine(target: Target, *, reading: bool = False) -> Engine:
+    """An engine without a pool; for reading SQLite, one that opens the file read-only
+    (a missing file is then an error, never an empty database created on the server)."""
     settings = get_settings()
     connect_args: dict[str, Any] = {}
+    url = target.url
     if target.dialect == "postgresql":
         connect_args["connect_timeout"] = settings.source_connect_timeout_seconds
     else:
         connect_args["timeout"] = settings.source_connect_timeout_seconds
-    engine = create_engine(target.url, poolclass=NullPool, connect_args=connect_args)
+        if reading:
+            url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     if target.dialect == "sqlite":
         _sqlite_transactions(engine)
     return engine
@@ -114,9 +119,9 @@ def unreachable(target: Target, exc: SQLAlchemyError) -> InvalidInput:
 
 
 @contextmanager
-def connect(target: Target) -> Iterator[Connection]:
+def connect(target: Target, *, reading: bool = False) -> Iterator[Connection]:
     """A connection in a transaction (committed on success), ``source_unreachable`` if none."""
-    engine = build_engine(target)
+    engine = build_engine(target, reading=reading)
     try:
         try:
             connection = engine.connect()
@@ -131,7 +136,7 @@ def connect(target: Target) -> Iterator[Connection]:
 @contextmanager
 def read_only(target: Target) -> Iterator[Connection]:
     """A connection in a read-only transaction with the statement timeout set."""
-    with connect(target) as connection:
+    with connect(target, reading=True) as connection:
         if target.dialect == "postgresql":
             timeout_ms = int(get_settings().source_statement_timeout_seconds * 1000)
             connection.execute(text("SET TRANSACTION READ ONLY"))

@@ -6,13 +6,19 @@ from fastapi import APIRouter, Response, status
 
 from api.auth.dependencies import AdminUser, CurrentUser
 from api.dependencies import DbSession
+from api.error_docs import errors
 from api.sources import service
 from api.sources.schemas import DataSourceIn, DataSourceOut, SourceCheckOut
 
 router = APIRouter(prefix="/v1/data-sources", tags=["data sources"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DataSourceOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DataSourceOut,
+    responses=errors(409, s409="`name_taken`"),
+)
 def register_source(session: DbSession, user: AdminUser, body: DataSourceIn) -> DataSourceOut:
     """Register a database (admins). `url` is a SQLAlchemy URL (Postgres through
     `postgresql+psycopg`, or SQLite). The password is sealed at rest and never
@@ -41,7 +47,9 @@ def check_source(session: DbSession, user: AdminUser, name: str) -> SourceCheckO
     return service.check(session, name)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409, s409="`source_in_use`")
+)
 def delete_source(session: DbSession, user: AdminUser, name: str) -> Response:
     """Remove a source (admins). `409 source_in_use` while a queued or running job uses it."""
     service.delete(session, name)
