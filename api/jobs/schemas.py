@@ -41,6 +41,13 @@ class BatchJobIn(BaseModel):
         description="where to write predictions: a new key under your output prefix "
         "(`s3://<bucket>/outputs/<your user id>/`); left out, the server picks one there",
     )
+    interval: Annotated[float, Field(strict=True, ge=0.5, le=0.99, allow_inf_nan=False)] | None = (
+        Field(
+            default=None,
+            description="add `price_lower` and `price_upper`: a range meant to hold the price "
+            "with this probability (0.5 to 0.99)",
+        )
+    )
     callback_url: str | None = None
 
 

@@ -92,7 +92,9 @@ class ModelArtifact:
             metrics=result.metrics,
             evaluation=result.evaluation,
             training_data=training_data,
-            extra={"rows": result.rows},
+            extra={"rows": result.rows}
+            if result.intervals is None
+            else {"rows": result.rows, "intervals": result.intervals},
         )
 
     def metadata(self) -> dict[str, Any]:

@@ -12,6 +12,10 @@ a model is fitted on the other 80 % and scored on it; then (by default,
 wasted. The reported metrics are thus an estimate for the delivered model,
 made with 20 % less data, which makes them slightly pessimistic. Held-out and
 test rows are never cleaned: metrics describe the rows users send.
+
+Intervals (``api.ml.intervals``) are calibrated on the hold-out rows' predictions
+by the model fitted without them; with ``test_df`` that hold-out fit is made for
+the calibration alone, and coverage is then measured on the test rows.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +33,13 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
 from api.ml.cleaning import clean_training_rows
+from api.ml.intervals import (
+    IntervalError,
+    IntervalModel,
+    calibrate,
+    cross_evaluate,
+    evaluate_on,
+)
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
 from api.ml.schema import CATEGORICAL, FEATURES, TARGET
@@ -40,6 +51,7 @@ MIN_TRAINING_ROWS: Final[int] = 10
 # database in them, and a fit can have thousands of boosting stages.
 PROGRESS_STEPS: Final[int] = 100
 
+_T = TypeVar("_T")
 ProgressCallback = Callable[[float], None]
 StopCheck = Callable[[], bool]
 
@@ -61,6 +73,7 @@ class TrainResult:
     evaluation: dict[str, Any]
     rows: dict[str, Any] = field(default_factory=dict)
     fit_seconds: float = 0.0
+    intervals: dict[str, Any] | None = None  # IntervalModel.to_json(), if calibrated
 
 
 def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
@@ -139,10 +152,6 @@ def _fit(estimator: Any, frame: pd.DataFrame, reporter: _Reporter) -> None:
     estimator.fit(frame[FEATURES], y, regressor__monitor=reporter.monitor)
 
 
-def _score(estimator: Any, frame: pd.DataFrame) -> dict[str, float | None]:
-    return compute_metrics(frame[TARGET].to_numpy(), estimator.predict(frame[FEATURES]))
-
-
 def holdout_split(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the seeded hold-out rows and of the rest, each in file order."""
     order = np.random.default_rng(HOLDOUT_SEED).permutation(n_rows)
@@ -193,33 +202,52 @@ def train(
 
     started = time.perf_counter()
     fitted, dropped = prepare(train_df)
+    held, kept = holdout_split(len(train_df))
+    holdout = train_df.iloc[held]
+    # With test data the hold-out fit only calibrates intervals: too few rows skip it.
+    prepared = (
+        prepare(train_df.iloc[kept]) if test_df is None else _optional(prepare, train_df.iloc[kept])
+    )
+    part = None if prepared is None else prepared[0]
+    # The hold-out fit scores the model (without test data) and calibrates the
+    # intervals; a refit on every row, or the fit scored on test data, follows.
+    second_fit = test_df is not None or refit
+    share = 1.0 - HOLDOUT_FRACTION
+    first_end = share / (1.0 + share) if second_fit else 1.0
     estimator = build_pipeline(preset, resolved)
-    if test_df is not None:
-        reporter.phase(0.0, 1.0)
+    calibration: IntervalModel | None = None
+    metrics: dict[str, float | None] = {}
+    if part is not None:
+        reporter.phase(0.0, first_end if second_fit else 1.0)
+        _fit(estimator, part, reporter)
+        truth = holdout[TARGET].to_numpy(dtype=np.float64)
+        predicted = estimator.predict(holdout[FEATURES])
+        calibration = _optional(calibrate, truth, predicted)
+        if test_df is None:
+            metrics = {**compute_metrics(truth, predicted)}
+            measured = _optional(cross_evaluate, truth, predicted)
+            # A model has intervals exactly when its metrics report their coverage.
+            calibration = None if measured is None else calibration
+            metrics.update(measured or {})
+    if second_fit:
+        estimator = build_pipeline(preset, resolved)
+        reporter.phase(first_end if part is not None else 0.0, 1.0)
         _fit(estimator, fitted, reporter)
-        metrics = _score(estimator, test_df)
+    if test_df is not None:
+        truth = test_df[TARGET].to_numpy(dtype=np.float64)
+        predicted = estimator.predict(test_df[FEATURES])
+        metrics = {**compute_metrics(truth, predicted)}
+        if calibration is not None:
+            metrics.update(evaluate_on(calibration, truth, predicted))
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
     else:
-        held, kept = holdout_split(len(train_df))
-        n_holdout = len(held)
-        holdout = train_df.iloc[held]
-        part, _ = prepare(train_df.iloc[kept])
-        share = 1.0 - HOLDOUT_FRACTION
-        first_end = share / (1.0 + share) if refit else 1.0
-        reporter.phase(0.0, first_end)
-        _fit(estimator, part, reporter)
-        metrics = _score(estimator, holdout)
         evaluation = {
             "on": "holdout",
             "fraction": HOLDOUT_FRACTION,
             "seed": HOLDOUT_SEED,
-            "rows": n_holdout,
+            "rows": len(held),
             "refit_on_all_rows": refit,
         }
-        if refit:
-            estimator = build_pipeline(preset, resolved)
-            reporter.phase(first_end, 1.0)
-            _fit(estimator, fitted, reporter)
     rows = {"input": len(train_df), "used": len(fitted), "dropped": dropped}
     return TrainResult(
         estimator=estimator,
@@ -229,4 +257,14 @@ def train(
         evaluation=evaluation,
         rows=rows,
         fit_seconds=time.perf_counter() - started,
+        intervals=None if calibration is None else calibration.to_json(),
     )
+
+
+def _optional(step: Callable[..., _T], *args: Any) -> _T | None:
+    """``step(*args)``, or None when the rows cannot support it (intervals are
+    then left out rather than failing the training)."""
+    try:
+        return step(*args)
+    except (TrainingDataError, IntervalError):
+        return None

@@ -33,6 +33,7 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from api.errors import InvalidInput
+from api.ml.intervals import MAX_LEVEL, MIN_LEVEL
 from api.ml.schema import FEATURES, LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
 
 MAX_INSTANCES: Final[int] = 1000
@@ -62,6 +63,10 @@ Longitude = Annotated[
     float, Field(strict=True, ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], allow_inf_nan=False)
 ]
 
+IntervalLevel = Annotated[
+    float, Field(strict=True, ge=MIN_LEVEL, le=MAX_LEVEL, allow_inf_nan=False)
+]
+
 
 class Instance(TypedDict):
     """One property to value."""
@@ -83,10 +88,17 @@ class PredictionRequest(BaseModel):
 
     model: StrictInt | ModelName = "production"
     instances: list[Instance] = Field(min_length=1, max_length=MAX_INSTANCES)
+    interval: IntervalLevel | None = Field(
+        default=None,
+        description="give each price a range meant to hold it with this probability "
+        "(0.5 to 0.99): `lower` and `upper`",
+    )
 
 
 class Prediction(BaseModel):
     price: float
+    lower: float | None = Field(default=None, description="only when `interval` was asked")
+    upper: float | None = Field(default=None, description="only when `interval` was asked")
 
 
 class PredictionResponse(BaseModel):

@@ -8,11 +8,12 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from api.db.session import SessionOpener
 from api.db.tables.prediction_log import PredictionLog
-from api.errors import InvalidInput, TasadorError
+from api.errors import Conflict, InvalidInput, TasadorError
 from api.ml.predictor import UnpredictableInput
 from api.observability import PREDICTION_LATENCY, PREDICTIONS
 from api.predictions import repository
@@ -87,7 +88,7 @@ def _answer(
                 details={"index": i, "model_version": version},
             )
     answer = json.dumps(
-        {"model_version": version, "predictions": [{"price": p} for p in prices]},
+        {"model_version": version, "predictions": _predictions(request, served, prices)},
         separators=(",", ":"),
     ).encode()
     serving.log.add(
@@ -103,6 +104,25 @@ def _answer(
         )
     )
     return answer
+
+
+def _predictions(
+    request: PredictionRequest, served: ServedModel, prices: list[float]
+) -> list[dict[str, float]]:
+    if request.interval is None:
+        return [{"price": p} for p in prices]
+    if served.intervals is None:
+        raise Conflict(
+            f"model version {served.version} was trained without interval calibration: "
+            "retrain it, or leave out `interval`",
+            code="interval_unavailable",
+            details={"model_version": served.version},
+        )
+    lower, upper = served.intervals.bounds(np.asarray(prices), request.interval)
+    return [
+        {"price": p, "lower": lo, "upper": hi}
+        for p, lo, hi in zip(prices, lower.tolist(), upper.tolist(), strict=True)
+    ]
 
 
 def read_log(

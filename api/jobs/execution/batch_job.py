@@ -38,7 +38,9 @@ def _predict(ctx: JobContext) -> Finalizer:
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
-    predictor = registry_artifacts.cached_predictor(artifact_uri)
+    bundle = registry_artifacts.cached_bundle(artifact_uri)
+    level = ctx.request.get("interval")
+    intervals = None if level is None else (float(level), bundle.require_intervals())
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:
@@ -54,7 +56,8 @@ def _predict(ctx: JobContext) -> Finalizer:
             raw_in,
             raw_out,
             raw_err,
-            predictor,
+            bundle.predictor,
+            intervals=intervals,
             chunk_rows=settings.batch_chunk_rows,
             after_chunk=after_chunk,
         )
