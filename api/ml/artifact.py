@@ -1,11 +1,14 @@
 """The one on-disk format of a trained model, and its safe loading.
 
-An artifact is a zip archive with three members:
+An artifact is a zip archive with these members:
 
 - ``metadata.json``: format version, preset, params, feature schema, metrics,
-  evaluation, library versions, training-data fingerprint, creation time;
+  evaluation, library versions, training-data fingerprint, creation time (and,
+  under ``extra``, the interval calibration);
 - ``model.pkl``: the pickled fitted estimator;
-- ``signature``: hex HMAC-SHA256 over both members (present when signed).
+- ``comparables.npz``: the comparables index (plain arrays), absent from
+  artifacts written before it existed;
+- ``signature``: hex HMAC-SHA256 over the other members (present when signed).
 
 Unpickling runs arbitrary code, so ``load`` reads only the zip directory and the
 JSON first and refuses the artifact, before touching the pickle, when the HMAC
@@ -35,6 +38,7 @@ from api.ml.training import TrainResult
 
 FORMAT_VERSION: Final[int] = 1
 _META, _MODEL, _SIGNATURE = "metadata.json", "model.pkl", "signature"
+_COMPARABLES = "comparables.npz"
 _MAX_METADATA_BYTES: Final[int] = 1 << 20
 _REQUIRED_KEYS: Final[tuple[str, ...]] = (
     "preset",
@@ -81,6 +85,7 @@ class ModelArtifact:
     versions: dict[str, str] = field(default_factory=library_versions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. cleaning counts
+    comparables: bytes | None = None  # ComparablesIndex.to_bytes()
 
     @classmethod
     def from_training(cls, result: TrainResult, training_data: dict[str, Any]) -> ModelArtifact:
@@ -95,6 +100,7 @@ class ModelArtifact:
             extra={"rows": result.rows}
             if result.intervals is None
             else {"rows": result.rows, "intervals": result.intervals},
+            comparables=None if result.comparables is None else result.comparables.to_bytes(),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -112,10 +118,10 @@ class ModelArtifact:
         }
 
 
-def _signature(key: bytes, meta: bytes, model: bytes) -> str:
-    # Length-prefix each part so bytes cannot be moved from one member to the other.
+def _signature(key: bytes, meta: bytes, model: bytes, comparables: bytes | None = None) -> str:
+    # Length-prefix each part so bytes cannot be moved from one member to another.
     mac = hmac.new(key, digestmod=hashlib.sha256)
-    for part in (meta, model):
+    for part in (meta, model) if comparables is None else (meta, model, comparables):
         mac.update(len(part).to_bytes(8, "big"))
         mac.update(part)
     return mac.hexdigest()
@@ -124,16 +130,24 @@ def _signature(key: bytes, meta: bytes, model: bytes) -> str:
 def dump(artifact: ModelArtifact, fileobj: IO[bytes], signing_key: bytes | None) -> None:
     meta = json.dumps(artifact.metadata(), sort_keys=True, allow_nan=False).encode()
     model = pickle.dumps(artifact.estimator, protocol=pickle.HIGHEST_PROTOCOL)
-    write_members(fileobj, meta, model, signing_key)
+    write_members(fileobj, meta, model, signing_key, artifact.comparables)
 
 
-def write_members(fileobj: IO[bytes], meta: bytes, model: bytes, signing_key: bytes | None) -> None:
+def write_members(
+    fileobj: IO[bytes],
+    meta: bytes,
+    model: bytes,
+    signing_key: bytes | None,
+    comparables: bytes | None = None,
+) -> None:
     """Assemble an archive from raw members (also used to re-sign edited metadata)."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_META, meta)
         archive.writestr(_MODEL, model)
+        if comparables is not None:
+            archive.writestr(_COMPARABLES, comparables)
         if signing_key is not None:
-            archive.writestr(_SIGNATURE, _signature(signing_key, meta, model))
+            archive.writestr(_SIGNATURE, _signature(signing_key, meta, model, comparables))
 
 
 def to_bytes(artifact: ModelArtifact, signing_key: bytes | None) -> bytes:
@@ -144,6 +158,11 @@ def to_bytes(artifact: ModelArtifact, signing_key: bytes | None) -> bytes:
 
 def read_members(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None]:
     """(metadata bytes, pickle bytes, signature or None), without unpickling anything."""
+    meta, model, signature, _ = _read_all(fileobj)
+    return meta, model, signature
+
+
+def _read_all(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None, bytes | None]:
     try:
         with zipfile.ZipFile(fileobj) as archive:
             names = set(archive.namelist())
@@ -153,15 +172,16 @@ def read_members(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None]:
             if archive.getinfo(_META).file_size > _MAX_METADATA_BYTES:
                 raise ArtifactError("not a model artifact: metadata.json is too large")
             signature = archive.read(_SIGNATURE).decode() if _SIGNATURE in names else None
-            return archive.read(_META), archive.read(_MODEL), signature
+            comparables = archive.read(_COMPARABLES) if _COMPARABLES in names else None
+            return archive.read(_META), archive.read(_MODEL), signature, comparables
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"not a model artifact: {exc}") from exc
 
 
 def read_metadata(fileobj: IO[bytes], signing_key: bytes | None) -> dict[str, Any]:
     """The checked metadata, without unpickling the estimator (for registries, listings)."""
-    meta, model, signature = read_members(fileobj)
-    return _checked_metadata(meta, model, signature, signing_key)
+    meta, model, signature, comparables = _read_all(fileobj)
+    return _checked_metadata(meta, model, signature, signing_key, comparables)
 
 
 def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
@@ -170,8 +190,8 @@ def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
     With ``signing_key=None`` the signature is not checked: use it only for
     artifacts from a trusted place.
     """
-    meta_bytes, model, signature = read_members(fileobj)
-    meta = _checked_metadata(meta_bytes, model, signature, signing_key)
+    meta_bytes, model, signature, comparables = _read_all(fileobj)
+    meta = _checked_metadata(meta_bytes, model, signature, signing_key, comparables)
     try:
         estimator = pickle.loads(model)  # noqa: S301 - signature and versions checked above
     except Exception as exc:
@@ -187,6 +207,7 @@ def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
         versions=meta["versions"],
         created_at=meta["created_at"],
         extra=meta.get("extra", {}),
+        comparables=comparables,
     )
 
 
@@ -195,12 +216,18 @@ def from_bytes(data: bytes, signing_key: bytes | None) -> ModelArtifact:
 
 
 def _checked_metadata(
-    meta_bytes: bytes, model: bytes, signature: str | None, signing_key: bytes | None
+    meta_bytes: bytes,
+    model: bytes,
+    signature: str | None,
+    signing_key: bytes | None,
+    comparables: bytes | None = None,
 ) -> dict[str, Any]:
     if signing_key is not None:
         if signature is None:
             raise SignatureError("the artifact is not signed, but a signing key is configured")
-        if not hmac.compare_digest(signature, _signature(signing_key, meta_bytes, model)):
+        if not hmac.compare_digest(
+            signature, _signature(signing_key, meta_bytes, model, comparables)
+        ):
             raise SignatureError(
                 "the artifact's signature does not match: it was altered or signed with another key"
             )

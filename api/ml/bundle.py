@@ -1,5 +1,6 @@
 """What serving and batch inference keep of an artifact: the compiled predictor
-and, for models trained with a calibration, the prediction intervals."""
+and, for models trained since they exist, the prediction intervals and the
+comparables index."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.ml.artifact import ModelArtifact
+from api.ml.comparables import ComparablesIndex
 from api.ml.intervals import IntervalModel
 from api.ml.predictor import FastPredictor, compile_predictor
 
@@ -15,10 +17,15 @@ class IntervalUnavailable(Exception):
     """The model was trained before intervals were calibrated with it."""
 
 
+class ComparablesUnavailable(Exception):
+    """The model was trained before comparables were stored with it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModelBundle:
     predictor: FastPredictor
     intervals: IntervalModel | None = None
+    comparables: ComparablesIndex | None = None
 
     def require_intervals(self) -> IntervalModel:
         if self.intervals is None:
@@ -28,6 +35,14 @@ class ModelBundle:
             )
         return self.intervals
 
+    def require_comparables(self) -> ComparablesIndex:
+        if self.comparables is None:
+            raise ComparablesUnavailable(
+                "this model version has no comparables (it was trained before they were "
+                "stored with models): retrain it to get them"
+            )
+        return self.comparables
+
 
 def intervals_of(metadata_extra: dict[str, Any]) -> IntervalModel | None:
     """The calibration stored in an artifact's ``extra`` metadata, if any."""
@@ -36,4 +51,9 @@ def intervals_of(metadata_extra: dict[str, Any]) -> IntervalModel | None:
 
 def compile_bundle(artifact: ModelArtifact) -> ModelBundle:
     """Compile the estimator and read the calibration (UnsupportedModel if it cannot)."""
-    return ModelBundle(compile_predictor(artifact.estimator), intervals_of(artifact.extra))
+    comparables = artifact.comparables
+    return ModelBundle(
+        compile_predictor(artifact.estimator),
+        intervals_of(artifact.extra),
+        None if comparables is None else ComparablesIndex.from_bytes(comparables),
+    )

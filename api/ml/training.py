@@ -33,6 +33,7 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
 from api.ml.cleaning import clean_training_rows
+from api.ml.comparables import ComparablesIndex
 from api.ml.intervals import (
     IntervalError,
     IntervalModel,
@@ -74,6 +75,7 @@ class TrainResult:
     rows: dict[str, Any] = field(default_factory=dict)
     fit_seconds: float = 0.0
     intervals: dict[str, Any] | None = None  # IntervalModel.to_json(), if calibrated
+    comparables: ComparablesIndex | None = None  # of the rows the model was fitted on
 
 
 def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
@@ -258,6 +260,7 @@ def train(
         rows=rows,
         fit_seconds=time.perf_counter() - started,
         intervals=None if calibration is None else calibration.to_json(),
+        comparables=ComparablesIndex.from_frame(fitted),
     )
 
 

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -106,23 +107,32 @@ def _answer(
     return answer
 
 
+def _unavailable(version: int, what: str, code: str) -> Conflict:
+    return Conflict(
+        f"model version {version} was trained before {what} were stored with models: "
+        f"retrain it, or leave out `{code.split('_')[0]}`",
+        code=code,
+        details={"model_version": version},
+    )
+
+
 def _predictions(
     request: PredictionRequest, served: ServedModel, prices: list[float]
-) -> list[dict[str, float]]:
-    if request.interval is None:
-        return [{"price": p} for p in prices]
-    if served.intervals is None:
-        raise Conflict(
-            f"model version {served.version} was trained without interval calibration: "
-            "retrain it, or leave out `interval`",
-            code="interval_unavailable",
-            details={"model_version": served.version},
-        )
-    lower, upper = served.intervals.bounds(np.asarray(prices), request.interval)
-    return [
-        {"price": p, "lower": lo, "upper": hi}
-        for p, lo, hi in zip(prices, lower.tolist(), upper.tolist(), strict=True)
-    ]
+) -> list[dict[str, Any]]:
+    """Each price, with its range and its comparables when the request asks for them."""
+    rows: list[dict[str, Any]] = [{"price": p} for p in prices]
+    if request.interval is not None:
+        if served.intervals is None:
+            raise _unavailable(served.version, "interval calibrations", "interval_unavailable")
+        lower, upper = served.intervals.bounds(np.asarray(prices), request.interval)
+        for row, low, high in zip(rows, lower.tolist(), upper.tolist(), strict=True):
+            row["lower"], row["upper"] = low, high
+    if request.comparables is not None:
+        if served.comparables is None:
+            raise _unavailable(served.version, "comparables", "comparables_unavailable")
+        for row, record in zip(rows, request.instances, strict=True):
+            row["comparables"] = served.comparables.nearest(record, request.comparables)
+    return rows
 
 
 def read_log(

@@ -24,6 +24,7 @@ from api.db.session import session_scope
 from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
 from api.ml import artifact as artifacts
+from api.ml.comparables import ComparablesIndex
 from api.ml.intervals import IntervalModel
 from api.ml.predictor import FastPredictor, UnsupportedModel, compile_kernels
 from api.observability import MODEL_SERVED
@@ -45,6 +46,7 @@ class ServedModel:
     version: int
     predictor: FastPredictor
     intervals: IntervalModel | None = None
+    comparables: ComparablesIndex | None = None
 
 
 def load_model(session: Session, version: int) -> ServedModel:
@@ -61,7 +63,7 @@ def load_model(session: Session, version: int) -> ServedModel:
             details={"version": version, "artifact_uri": row.artifact_uri},
         ) from exc
     log.info("model_loaded", version=version, preset=row.preset)
-    return ServedModel(version, bundle.predictor, bundle.intervals)
+    return ServedModel(version, bundle.predictor, bundle.intervals, bundle.comparables)
 
 
 def _load_in_own_session(version: int) -> ServedModel:

@@ -1,4 +1,4 @@
-"""POST /v1/predictions with `interval`: ranges around each price, 409 for old models."""
+"""POST /v1/predictions with `interval` and `comparables`; 409 for models trained before."""
 
 from __future__ import annotations
 
@@ -63,3 +63,51 @@ def test_a_model_trained_before_intervals_answers_409_interval_unavailable(
     assert response.json()["error"]["details"] == {"model_version": version}
     # Without an interval the same model still answers.
     assert _predict(api, member_headers, instances=[instance()]).status_code == 200
+
+
+def _without_comparables(model: TrainedModel) -> TrainedModel:
+    key = get_settings().secret_key.get_secret_value().encode()
+    artifact = artifacts.from_bytes(model.data, key)
+    artifact.comparables = None
+    return TrainedModel(model.estimator, artifacts.to_bytes(artifact, key))
+
+
+def test_each_prediction_lists_its_nearest_comparables_of_the_same_type(
+    api: TestClient, member_headers: dict[str, str], registered_model: int
+) -> None:
+    instances = [instance(), instance(type="casa", latitude=-33.45, longitude=-70.6)]
+    response = _predict(api, member_headers, instances=instances, comparables=5, interval=0.9)
+    assert response.status_code == 200, response.text
+    for asked, prediction in zip(instances, response.json()["predictions"], strict=True):
+        assert set(prediction) == {"price", "lower", "upper", "comparables"}
+        found = prediction["comparables"]
+        assert len(found) == 5
+        assert {c["type"] for c in found} == {asked["type"]}
+        distances = [c["distance_m"] for c in found]
+        assert distances == sorted(distances) and distances[0] >= 0
+        assert set(found[0]) == {
+            "distance_m", "type", "sector", "net_usable_area", "net_area", "n_rooms",
+            "n_bathroom", "latitude", "longitude", "price", "price_per_m2",
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [0, 11, 2.5, "3", True])
+def test_comparables_outside_one_to_ten_answer_422(
+    api: TestClient, member_headers: dict[str, str], registered_model: int, count: Any
+) -> None:
+    response = _predict(api, member_headers, instances=[instance()], comparables=count)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == "comparables"
+
+
+def test_a_model_trained_before_comparables_answers_409_comparables_unavailable(
+    api: TestClient,
+    db_session: Session,
+    member_headers: dict[str, str],
+    trained_models: list[TrainedModel],
+) -> None:
+    version = register(db_session, _without_comparables(trained_models[0]))
+    response = _predict(api, member_headers, instances=[instance()], comparables=3)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "comparables_unavailable"
+    assert response.json()["error"]["details"] == {"model_version": version}
