@@ -13,10 +13,8 @@ An artifact is a zip archive with these members:
 Unpickling runs arbitrary code, so ``load`` reads only the zip directory and the
 JSON first and refuses the artifact, before touching the pickle, when the HMAC
 does not verify (or is absent while a key is expected), the format version is
-unknown, a library version differs from the running one (scikit-learn pickles
-are only guaranteed to load in the version that wrote them), or the feature
-schema differs from the code's. Python is compared on major.minor only: pickles
-do not change between patch releases.
+unknown, a library version differs from the running one (see
+``api.ml.versions``), or the feature schema differs from the code's.
 """
 
 from __future__ import annotations
@@ -26,15 +24,15 @@ import hmac
 import io
 import json
 import pickle
-import platform
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from typing import IO, Any, Final
 
 from api.ml.schema import feature_schema
 from api.ml.training import TrainResult
+from api.ml.versions import library_versions as library_versions
+from api.ml.versions import version_differences
 
 FORMAT_VERSION: Final[int] = 1
 _META, _MODEL, _SIGNATURE = "metadata.json", "model.pkl", "signature"
@@ -50,12 +48,6 @@ _REQUIRED_KEYS: Final[tuple[str, ...]] = (
     "versions",
     "created_at",
 )
-_VERSIONED_PACKAGES: Final[dict[str, str]] = {
-    "scikit-learn": "scikit-learn",
-    "category_encoders": "category-encoders",
-    "numpy": "numpy",
-    "pandas": "pandas",
-}
 
 
 class ArtifactError(ValueError):
@@ -64,13 +56,6 @@ class ArtifactError(ValueError):
 
 class SignatureError(ArtifactError):
     """The artifact is unsigned, or its signature does not verify with the given key."""
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of everything that shapes the pickled estimator, as running now."""
-    versions = {key: package_metadata.version(dist) for key, dist in _VERSIONED_PACKAGES.items()}
-    versions["python"] = platform.python_version()
-    return versions
 
 
 @dataclass(slots=True)
@@ -256,24 +241,10 @@ def _checked_metadata(
     return meta
 
 
-def _major_minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
-
-
 def _check_versions(recorded: Any) -> None:
     if not isinstance(recorded, dict):
         raise ArtifactError("metadata.json 'versions' must be an object")
-    running = library_versions()
-    differences = []
-    for name, now in running.items():
-        then = recorded.get(name)
-        same = (
-            then is not None and _major_minor(str(then)) == _major_minor(now)
-            if name == "python"
-            else then == now
-        )
-        if not same:
-            differences.append(f"{name} {then} (artifact) vs {now} (running)")
+    differences = version_differences(recorded)
     if differences:
         raise ArtifactError(
             "the artifact was built with other library versions: " + "; ".join(differences)

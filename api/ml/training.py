@@ -43,22 +43,15 @@ from api.ml.intervals import (
 )
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
+from api.ml.progress import PROGRESS_STEPS as PROGRESS_STEPS
+from api.ml.progress import ProgressCallback, StageReporter, StopCheck
+from api.ml.progress import TrainingCancelled as TrainingCancelled
 from api.ml.schema import CATEGORICAL, FEATURES, TARGET
 
 HOLDOUT_FRACTION: Final[float] = 0.2
 HOLDOUT_SEED: Final[int] = 20240601
 MIN_TRAINING_ROWS: Final[int] = 10
-# At most this many progress()/should_stop() calls per fit: callers may write to a
-# database in them, and a fit can have thousands of boosting stages.
-PROGRESS_STEPS: Final[int] = 100
-
 _T = TypeVar("_T")
-ProgressCallback = Callable[[float], None]
-StopCheck = Callable[[], bool]
-
-
-class TrainingCancelled(Exception):
-    """should_stop() returned True; the fit was abandoned at a stage boundary."""
 
 
 class TrainingDataError(ValueError):
@@ -115,39 +108,7 @@ def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
     )
 
 
-class _Reporter:
-    """Maps boosting stages of one or more fits onto a single monotone 0..1 progress."""
-
-    def __init__(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> None:
-        self._progress = progress
-        self._should_stop = should_stop
-        self._start = 0.0
-        self._end = 1.0
-        self._last_step = 0
-
-    def phase(self, start: float, end: float) -> None:
-        """The next fit's stages move progress from ``start`` to exactly ``end``."""
-        self._start, self._end, self._last_step = start, end, 0
-        self.check_stop()
-
-    def check_stop(self) -> None:
-        if self._should_stop is not None and self._should_stop():
-            raise TrainingCancelled("training was cancelled")
-
-    def monitor(self, i: int, estimator: Any, _locals: Any) -> bool:
-        """GradientBoostingRegressor.fit's ``monitor``: called after stage ``i``."""
-        step = (i + 1) * PROGRESS_STEPS // estimator.n_estimators
-        if step > self._last_step:
-            self._last_step = step
-            self.check_stop()
-            if self._progress is not None:
-                span = self._end - self._start
-                done = step >= PROGRESS_STEPS
-                self._progress(self._end if done else self._start + span * step / PROGRESS_STEPS)
-        return False
-
-
-def _fit(estimator: Any, frame: pd.DataFrame, reporter: _Reporter) -> None:
+def _fit(estimator: Any, frame: pd.DataFrame, reporter: StageReporter) -> None:
     y = frame[TARGET].to_numpy(dtype=np.float64)
     if isinstance(estimator, TransformedTargetRegressor) and not (y > 0).all():
         raise TrainingDataError("log_target needs every training price to be above 0")
@@ -183,7 +144,7 @@ def train(
     """
     resolved = resolve_params(preset, params or {})
     spec = get_preset(preset)
-    reporter = _Reporter(progress, should_stop)
+    reporter = StageReporter(progress, should_stop)
     if len(train_df) < MIN_TRAINING_ROWS:
         raise TrainingDataError(
             f"training needs at least {MIN_TRAINING_ROWS} valid rows, got {len(train_df)}"
