@@ -76,7 +76,7 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
-    from api.ml.artifact import ModelArtifact
+    from api.ml.artifact import ModelArtifact, to_bytes
     from api.ml.bundle import compile_bundle
     from api.ml.synth import generate
     from api.ml.training import train
@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     raw = pd.read_csv(args.train_data) if args.train_data else generate(args.rows, seed=42)
     result = train(validate_frame(raw, require_target=True).frame, refit=False)
     artifact = ModelArtifact.from_training(result, {"sha256": "", "rows": len(raw)})
-    print(json.dumps(measure(compile_bundle(artifact)), indent=2))
+    figures = measure(compile_bundle(artifact))
+    figures["artifact_mb"] = len(to_bytes(artifact, None)) / 1e6
+    figures["comparables_mb"] = len(artifact.comparables or b"") / 1e6
+    print(json.dumps({**figures, "metrics": result.metrics}, indent=2))
 
 
 if __name__ == "__main__":
