@@ -15,6 +15,7 @@ JSON in the artifact's metadata, and applying it costs a search and a multiply.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Any, Final
@@ -32,6 +33,7 @@ MIN_ROWS_PER_BAND: Final[int] = 200
 REPORTED_LEVELS: Final[tuple[float, ...]] = (0.8, 0.9)
 EVALUATION_FOLDS: Final[int] = 5
 EVALUATION_SEED: Final[int] = 16
+_SCALAR_MAX: Final[int] = 8
 
 
 class IntervalError(ValueError):
@@ -59,6 +61,22 @@ class IntervalModel:
         q = self.radius(pred, level)
         size = np.abs(pred)
         return pred - size * -np.expm1(-q), pred + size * np.expm1(q)
+
+    def bounds_of(self, prices: list[float], level: float) -> tuple[list[float], list[float]]:
+        """``bounds`` for a few prices as plain floats: for one record numpy's
+        per-call overhead would cost more than the arithmetic."""
+        if len(prices) > _SCALAR_MAX:
+            lower, upper = self.bounds(np.asarray(prices), level)
+            return lower.tolist(), upper.tolist()
+        column = level_index(level)
+        edges = self.edges.tolist()
+        lows, highs = [], []
+        for price in prices:
+            q = float(self.radii[bisect.bisect_right(edges, price), column])
+            size = abs(price)
+            lows.append(price - size * -math.expm1(-q))
+            highs.append(price + size * math.expm1(q))
+        return lows, highs
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from api.db.session import SessionOpener
@@ -124,8 +123,8 @@ def _predictions(
     if request.interval is not None:
         if served.intervals is None:
             raise _unavailable(served.version, "interval calibrations", "interval_unavailable")
-        lower, upper = served.intervals.bounds(np.asarray(prices), request.interval)
-        for row, low, high in zip(rows, lower.tolist(), upper.tolist(), strict=True):
+        lower, upper = served.intervals.bounds_of(prices, request.interval)
+        for row, low, high in zip(rows, lower, upper, strict=True):
             row["lower"], row["upper"] = low, high
     if request.comparables is not None:
         if served.comparables is None:

@@ -106,3 +106,14 @@ def test_a_model_trained_without_calibration_has_no_intervals(
     assert bundle.intervals is None
     with pytest.raises(IntervalUnavailable):
         bundle.require_intervals()
+
+
+def test_a_few_prices_get_the_same_bounds_as_an_array() -> None:
+    model = calibrate(*_noisy(3_000, seed=6))
+    prices = [1_200.0, 5_000.0, 9_999.0, 25_000.0, -40.0]
+    lower, upper = model.bounds(np.array(prices), 0.85)
+    few = model.bounds_of(prices, 0.85)
+    np.testing.assert_allclose(few[0], lower, rtol=1e-12)
+    np.testing.assert_allclose(few[1], upper, rtol=1e-12)
+    many = model.bounds_of(prices * 4, 0.85)
+    np.testing.assert_allclose(many[0], np.tile(lower, 4), rtol=1e-12)

@@ -14,8 +14,6 @@ import argparse
 import json
 from typing import Any
 
-import numpy as np
-
 from tests.perf.predictor_bench import _median_us, example_record
 from tests.perf.report import Results, Row
 from tests.perf.stack import BUCKET, Stack
@@ -35,8 +33,7 @@ def measure(bundle: Any, repeats: int = 2_000) -> dict[str, float]:
         return predictor.predict_records(records).tolist()
 
     def ranged() -> object:
-        prices = predictor.predict_records(records)
-        return intervals.bounds(np.asarray(prices), LEVEL)
+        return intervals.bounds_of(predictor.predict_records(records).tolist(), LEVEL)
 
     def neighbours() -> object:
         predictor.predict_records(records).tolist()
