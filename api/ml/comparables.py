@@ -16,6 +16,7 @@ pickle) and the trees are rebuilt when a model is loaded.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -108,12 +109,17 @@ class ComparablesIndex:
         index = self._by_type.get(str(record["type"]))
         if index is None:
             return []
-        point = _points(record["latitude"], record["longitude"])
-        chords, rows = index.tree.query(point, k=min(k, index.sectors.size))
-        chords, rows = np.atleast_1d(chords), np.atleast_1d(rows)
-        metres = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(chords / (2 * EARTH_RADIUS_M), 1.0))
+        n = index.sectors.size
+        lat, lon = math.radians(record["latitude"]), math.radians(record["longitude"])
+        cos_lat = math.cos(lat)  # as _points, in plain floats: one point, no array overhead
+        point = [cos_lat * math.cos(lon), cos_lat * math.sin(lon), math.sin(lat)]
+        chords, rows = index.tree.query([c * EARTH_RADIUS_M for c in point], k=min(k, n))
+        chords, rows = np.atleast_1d(chords).tolist(), np.atleast_1d(rows).tolist()
+        metres = [
+            2.0 * EARTH_RADIUS_M * math.asin(min(d / (2 * EARTH_RADIUS_M), 1.0)) for d in chords
+        ]
         found = []
-        for distance, row in zip(metres.tolist(), rows.tolist(), strict=True):
+        for distance, row in zip(metres, rows, strict=True):
             usable, net, rooms, baths, price = index.values[row].tolist()
             latitude, longitude = index.coordinates[row].tolist()
             found.append(
