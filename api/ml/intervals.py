@@ -136,11 +136,25 @@ def calibrate(truth: Any, pred: Any, *, max_bands: int = MAX_BANDS) -> IntervalM
     if y.size < 20:
         raise IntervalError(f"calibrating intervals needs at least 20 rows, got {y.size}")
     scores = np.abs(np.log(y / p))
-    bands = max(1, min(max_bands, y.size // MIN_ROWS_PER_BAND))
-    edges = np.quantile(p, np.arange(1, bands) / bands) if bands > 1 else np.empty(0)
+    edges = _band_edges(p, max(1, min(max_bands, y.size // MIN_ROWS_PER_BAND)))
     members = np.searchsorted(edges, p, side="right")
-    radii = np.vstack([_conformal_quantiles(scores[members == b]) for b in range(bands)])
-    return IntervalModel(edges=np.asarray(edges, dtype=np.float64), radii=radii, rows=int(y.size))
+    radii = np.vstack([_conformal_quantiles(scores[members == b]) for b in range(edges.size + 1)])
+    return IntervalModel(edges=edges, radii=radii, rows=int(y.size))
+
+
+def _band_edges(pred: FloatArray, bands: int) -> FloatArray:
+    """Edges splitting ``pred`` into ``bands`` equal shares, merging any band left
+    with fewer than half its share: a model that gives few distinct prices (the
+    notebook preset gives one per type and sector) ties many rows on one value."""
+    edges = sorted(set(np.quantile(pred, np.arange(1, bands) / bands).tolist()))
+    least = pred.size // (2 * bands)
+    while edges:
+        counts = np.bincount(np.searchsorted(edges, pred, side="right"), minlength=len(edges) + 1)
+        smallest = int(np.argmin(counts))
+        if counts[smallest] >= least:
+            break
+        del edges[min(smallest, len(edges) - 1)]  # merge it with its upper (or lower) neighbour
+    return np.asarray(edges, dtype=np.float64)
 
 
 def coverage(model: IntervalModel, truth: Any, pred: Any, level: float) -> tuple[float, float]:

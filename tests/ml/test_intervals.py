@@ -117,3 +117,14 @@ def test_a_few_prices_get_the_same_bounds_as_an_array() -> None:
     np.testing.assert_allclose(few[1], upper, rtol=1e-12)
     many = model.bounds_of(prices * 4, 0.85)
     np.testing.assert_allclose(many[0], np.tile(lower, 4), rtol=1e-12)
+
+
+def test_few_distinct_predictions_still_calibrate_every_band() -> None:
+    # The notebook preset gives one price per (type, sector): most rows tie.
+    truth, _ = _noisy(4_000, seed=7)
+    pred = np.where(np.arange(4_000) < 3_900, 5_000.0, 20_000.0)
+    model = calibrate(truth, pred)
+    assert np.isfinite(model.radii).all()
+    assert model.edges.size + 1 == model.radii.shape[0] <= 2
+    lower, upper = model.bounds(np.array([5_000.0, 20_000.0]), 0.9)
+    assert (lower < [5_000.0, 20_000.0]).all() and (upper > [5_000.0, 20_000.0]).all()
