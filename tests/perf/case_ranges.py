@@ -60,8 +60,8 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
     results.add(
         Row("ranges", "one record, default model, plain", plain, "us",
             f"<= {SINGLE_US_TARGET:.0f}", plain <= SINGLE_US_TARGET),
-        Row("ranges", f"one record with an {LEVEL * 100:.0f} % interval", figures["interval_us"], "us",
-            note=f"+{figures['interval_us'] - plain:.1f} us"),
+        Row("ranges", f"one record with an {LEVEL * 100:.0f} % interval", figures["interval_us"],
+            "us", note=f"+{figures['interval_us'] - plain:.1f} us"),
         Row("ranges", f"one record with {COMPARABLES} comparables", figures["comparables_us"],
             "us", note=f"+{figures['comparables_us'] - plain:.1f} us; index of "
             f"{figures['index_rows']:,.0f} listings"),
