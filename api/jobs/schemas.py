@@ -65,7 +65,9 @@ class TrainingResult(BaseModel):
     )
     metrics: dict[str, Any] | MISSING = Field(
         default=MISSING,
-        description="rmse, mae, mape, median_ape and within_10pct on the evaluation rows",
+        description="rmse, mae, mape, median_ape and within_10pct on the evaluation rows; "
+        "interval_80_coverage, interval_80_width, interval_90_coverage and interval_90_width "
+        "when the model has prediction intervals",
     )
     evaluation: dict[str, Any] | MISSING = Field(
         default=MISSING,
