@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from api.datasets.reading import HashingReader, TextChunk, iter_text_chunks
+from api.errors import Conflict
+from api.ml.bundle import IntervalUnavailable, ModelBundle
 from api.ml.intervals import IntervalModel
 from api.ml.predictor import FastPredictor, UnpredictableInput
 
@@ -40,6 +42,18 @@ class BatchCounts:
     failed: int = 0
     bytes_read: int = 0
     sha256: str = ""
+
+
+def requested_intervals(bundle: ModelBundle, level: object) -> Intervals | None:
+    """A batch request's ``interval`` with the model's calibration, or None when not
+    asked; 409 interval_unavailable when the artifact has none (submit checked the
+    registered metrics, but the artifact decides)."""
+    if level is None:
+        return None
+    try:
+        return float(level), bundle.require_intervals()  # type: ignore[arg-type]
+    except IntervalUnavailable as exc:
+        raise Conflict(str(exc), code="interval_unavailable") from exc
 
 
 def _predict(predictor: FastPredictor, valid: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -120,22 +134,29 @@ def predict_csv(
     *,
     chunk_rows: int,
     after_chunk: Callable[[BatchCounts], None] | None = None,
+    first_row: int = 1,
+    headers: bool = True,
     intervals: Intervals | None = None,
 ) -> BatchCounts:
     """Stream ``source`` through ``predictor``; ``after_chunk`` may raise to stop.
 
-    ``intervals`` (a level and a calibration) adds ``price_lower``/``price_upper``."""
+    A partition of a larger input passes the number of its first data row and,
+    unless it is the first partition, ``headers=False``: its outputs then
+    continue those of the partitions before it. ``intervals`` (a level and a
+    calibration) adds ``price_lower``/``price_upper``.
+    """
     counts = BatchCounts()
     hashing = HashingReader(source)
     out = io.TextIOWrapper(predictions, encoding="utf-8", newline="", write_through=True)
     err = io.TextIOWrapper(errors, encoding="utf-8", newline="", write_through=True)
     try:
         error_writer = csv.writer(err)
-        error_writer.writerow(ERROR_HEADER)
-        chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows)  # type: ignore[arg-type]
+        if headers:
+            error_writer.writerow(ERROR_HEADER)
+        chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows, first_row=first_row)  # type: ignore[arg-type]
         for number, part in enumerate(chunks):
             counts.predicted += _write_predictions(
-                predictions, out, part, predictor, intervals, header=number == 0
+                predictions, out, part, predictor, intervals, header=headers and number == 0
             )
             problems = part.chunk.problems
             error_writer.writerows((p.row, p.column, p.reason) for p in problems)

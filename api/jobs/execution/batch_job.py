@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
-from api.errors import Conflict
-from api.jobs.execution.batch_io import BatchCounts, predict_csv
+from api.jobs.execution.batch_io import BatchCounts, predict_csv, requested_intervals
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
+from api.jobs.execution.partitioning import hand_off_if_large
 from api.jobs.execution.runner import run_job
 from api.jobs.schemas import BatchResult
-from api.ml.bundle import IntervalUnavailable
 from api.registry import artifacts as registry_artifacts
 from api.registry import service as registry_service
 from api.storage import get_store
@@ -37,15 +36,12 @@ def _predict(ctx: JobContext) -> Finalizer:
     source, output, errors = allowed.input_data, allowed.output_data, allowed.errors_data
     staged_output = ctx.stage(output, "predictions.csv")
     staged_errors = ctx.stage(errors, "errors.csv")
+    hand_off_if_large(ctx, source)
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
     bundle = registry_artifacts.cached_bundle(artifact_uri)
-    level = ctx.request.get("interval")
-    try:
-        intervals = None if level is None else (float(level), bundle.require_intervals())
-    except IntervalUnavailable as exc:  # submit checked the metrics; the artifact decides
-        raise Conflict(str(exc), code="interval_unavailable") from exc
+    intervals = requested_intervals(bundle, ctx.request.get("interval"))
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:
