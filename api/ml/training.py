@@ -46,7 +46,7 @@ from api.ml.presets import get_preset, resolve_params
 from api.ml.progress import PROGRESS_STEPS as PROGRESS_STEPS
 from api.ml.progress import ProgressCallback, StageReporter, StopCheck
 from api.ml.progress import TrainingCancelled as TrainingCancelled
-from api.ml.schema import CATEGORICAL, FEATURES, TARGET
+from api.ml.schema import CATEGORICAL, FEATURES, NUMERIC, TARGET
 
 HOLDOUT_FRACTION: Final[float] = 0.2
 HOLDOUT_SEED: Final[int] = 20240601
@@ -69,6 +69,9 @@ class TrainResult:
     fit_seconds: float = 0.0
     intervals: dict[str, Any] | None = None  # IntervalModel.to_json(), if calibrated
     comparables: ComparablesIndex | None = None  # of the rows the model was fitted on
+    # The rows the metrics come from, with the evaluated model's predictions
+    # (columns sector, type, actual, predicted): what the charts are drawn from.
+    evaluation_rows: pd.DataFrame | None = None
 
 
 def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
@@ -113,6 +116,28 @@ def _fit(estimator: Any, frame: pd.DataFrame, reporter: StageReporter) -> None:
     if isinstance(estimator, TransformedTargetRegressor) and not (y > 0).all():
         raise TrainingDataError("log_target needs every training price to be above 0")
     estimator.fit(frame[FEATURES], y, regressor__monitor=reporter.monitor)
+
+
+def _scored(frame: pd.DataFrame, predicted: Any) -> pd.DataFrame:
+    """``frame``'s rows with their predictions, for the charts."""
+    return pd.DataFrame(
+        {
+            "sector": frame["sector"].to_numpy(),
+            "type": frame["type"].to_numpy(),
+            "actual": frame[TARGET].to_numpy(),
+            "predicted": predicted,
+        }
+    )
+
+
+def feature_importances(estimator: Any) -> dict[str, float]:
+    """Each input feature's share of the boosted trees' impurity reduction."""
+    pipeline = getattr(estimator, "regressor_", estimator)
+    regressor = pipeline.named_steps["regressor"]
+    spec_numeric = pipeline.named_steps["encode"].remainder == "passthrough"
+    names = [*CATEGORICAL, *NUMERIC] if spec_numeric else list(CATEGORICAL)
+    values = regressor.feature_importances_
+    return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
 def holdout_split(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +205,7 @@ def train(
     estimator = build_pipeline(preset, resolved)
     calibration: IntervalModel | None = None
     metrics: dict[str, float | None] = {}
+    scored: pd.DataFrame | None = None
     if part is not None:
         reporter.phase(0.0, first_end if second_fit else 1.0)
         _fit(estimator, part, reporter)
@@ -188,6 +214,7 @@ def train(
         calibration = _optional(calibrate, truth, predicted)
         if test_df is None:
             metrics = {**compute_metrics(truth, predicted)}
+            scored = _scored(holdout, predicted)
             measured = _optional(cross_evaluate, truth, predicted)
             # A model has intervals exactly when its metrics report their coverage.
             calibration = None if measured is None else calibration
@@ -200,6 +227,7 @@ def train(
         truth = test_df[TARGET].to_numpy(dtype=np.float64)
         predicted = estimator.predict(test_df[FEATURES])
         metrics = {**compute_metrics(truth, predicted)}
+        scored = _scored(test_df, predicted)
         if calibration is not None:
             metrics.update(evaluate_on(calibration, truth, predicted))
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
@@ -222,6 +250,7 @@ def train(
         fit_seconds=time.perf_counter() - started,
         intervals=None if calibration is None else calibration.to_json(),
         comparables=ComparablesIndex.from_frame(fitted),
+        evaluation_rows=scored,
     )
 
 
