@@ -18,6 +18,7 @@ from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from api.ownership import dataset_uri
+from api.storage import get_store
 from api.ui import session as ui_session
 from tests.fixtures.db import TEST_PASSWORD, MakeUser
 from tests.ui.conftest import CSRF, PageFor
@@ -38,7 +39,7 @@ def _sign_in(
 def _job(session: Session, owner: User, status: str = JobStatus.QUEUED, **extra: object) -> Job:
     job = Job(
         owner_id=owner.id,
-        kind=JobKind.TRAINING,
+        kind=extra.pop("kind", JobKind.TRAINING),
         status=status,
         request={"train_data": dataset_uri(owner.id, uuid.uuid4())},
         inputs={},
@@ -254,6 +255,28 @@ def test_a_finished_training_jobs_page_links_the_version_it_trained(
     page = page_for(user).get(f"/ui/jobs/{job.id}").text
     assert 'href="/ui/models/7"' in page and "trained by this job" in page
     assert 'data-finished="true"' in page  # nothing left to poll
+
+
+def test_a_succeeded_batch_jobs_page_links_its_files_and_they_download(
+    page_for: PageFor, make_user: MakeUser, db_session: Session
+) -> None:
+    user = make_user()[0]
+    output_uri = dataset_uri(user.id, uuid.uuid4())
+    get_store().put_bytes(output_uri, b"type,price_pred\ncasa,123.0\n")
+    job = _job(
+        db_session,
+        user,
+        JobStatus.SUCCEEDED,
+        kind=JobKind.BATCH_INFERENCE,
+        result={"output_data": output_uri, "rows": 1},
+    )
+    pages = page_for(user)
+    page = pages.get(f"/ui/jobs/{job.id}").text
+    assert f'href="/ui/jobs/{job.id}/download/output"' in page
+    assert "/download/errors" not in page  # every row was valid: no errors file
+    got = pages.get(f"/ui/jobs/{job.id}/download/output")
+    assert got.status_code == 200 and got.content == b"type,price_pred\ncasa,123.0\n"
+    assert pages.get(f"/ui/jobs/{job.id}/download/errors").status_code == 404
 
 
 def test_text_from_requests_and_errors_is_escaped_on_pages(
