@@ -170,15 +170,6 @@ def _named(level: float, covered: float, width: float) -> dict[str, float]:
     return {f"{tag}_coverage": covered, f"{tag}_width": width}
 
 
-def evaluate_on(model: IntervalModel, truth: Any, pred: Any) -> dict[str, float]:
-    """Coverage and mean relative width at the reported levels, on rows the
-    calibration never saw (a test file)."""
-    metrics: dict[str, float] = {}
-    for level in REPORTED_LEVELS:
-        metrics.update(_named(level, *coverage(model, truth, pred, level)))
-    return metrics
-
-
 def cross_evaluate(truth: Any, pred: Any, folds: int = EVALUATION_FOLDS) -> dict[str, float]:
     """Coverage and width measured on held-out folds of the calibration rows:
     each fold is covered by ranges calibrated on the other folds."""

@@ -13,9 +13,11 @@ wasted. The reported metrics are thus an estimate for the delivered model,
 made with 20 % less data, which makes them slightly pessimistic. Held-out and
 test rows are never cleaned: metrics describe the rows users send.
 
-Intervals (``api.ml.intervals``) are calibrated on the hold-out rows' predictions
-by the model fitted without them; with ``test_df`` that hold-out fit is made for
-the calibration alone, and coverage is then measured on the test rows.
+Intervals (``api.ml.intervals``) are calibrated (split-conformal) on the same
+rows the metrics come from, which the scored model never saw: the hold-out rows,
+or the test rows. Their coverage is measured on held-out folds of those rows,
+each covered by ranges calibrated on the others, so it is not an in-sample
+figure, and no extra fit is needed when test data is given.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from api.ml.intervals import (
     IntervalModel,
     calibrate,
     cross_evaluate,
-    evaluate_on,
 )
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
@@ -190,48 +191,23 @@ def train(
 
     started = time.perf_counter()
     fitted, dropped = prepare(train_df)
-    held, kept = holdout_split(len(train_df))
-    holdout = train_df.iloc[held]
-    # With test data the hold-out fit only calibrates intervals: too few rows skip it.
-    prepared = (
-        prepare(train_df.iloc[kept]) if test_df is None else _optional(prepare, train_df.iloc[kept])
-    )
-    part = None if prepared is None else prepared[0]
-    # The hold-out fit scores the model (without test data) and calibrates the
-    # intervals; a refit on every row, or the fit scored on test data, follows.
-    second_fit = test_df is not None or refit
-    share = 1.0 - HOLDOUT_FRACTION
-    first_end = share / (1.0 + share) if second_fit else 1.0
-    estimator = build_pipeline(preset, resolved)
-    calibration: IntervalModel | None = None
-    metrics: dict[str, float | None] = {}
-    scored: pd.DataFrame | None = None
-    if part is not None:
-        reporter.phase(0.0, first_end if second_fit else 1.0)
-        _fit(estimator, part, reporter)
-        truth = holdout[TARGET].to_numpy(dtype=np.float64)
-        predicted = estimator.predict(holdout[FEATURES])
-        calibration = _optional(calibrate, truth, predicted)
-        if test_df is None:
-            metrics = {**compute_metrics(truth, predicted)}
-            scored = _scored(holdout, predicted)
-            measured = _optional(cross_evaluate, truth, predicted)
-            # A model has intervals exactly when its metrics report their coverage.
-            calibration = None if measured is None else calibration
-            metrics.update(measured or {})
-    if second_fit:
-        estimator = build_pipeline(preset, resolved)
-        reporter.phase(first_end if part is not None else 0.0, 1.0)
-        _fit(estimator, fitted, reporter)
     if test_df is not None:
-        truth = test_df[TARGET].to_numpy(dtype=np.float64)
-        predicted = estimator.predict(test_df[FEATURES])
-        metrics = {**compute_metrics(truth, predicted)}
-        scored = _scored(test_df, predicted)
-        if calibration is not None:
-            metrics.update(evaluate_on(calibration, truth, predicted))
+        estimator = build_pipeline(preset, resolved)
+        _fit(estimator, fitted, reporter)
+        metrics, calibration, scored = _evaluate(estimator, test_df)
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
     else:
+        held, kept = holdout_split(len(train_df))
+        share = 1.0 - HOLDOUT_FRACTION
+        first_end = share / (1.0 + share) if refit else 1.0
+        estimator = build_pipeline(preset, resolved)
+        reporter.phase(0.0, first_end)
+        _fit(estimator, prepare(train_df.iloc[kept])[0], reporter)
+        metrics, calibration, scored = _evaluate(estimator, train_df.iloc[held])
+        if refit:
+            estimator = build_pipeline(preset, resolved)
+            reporter.phase(first_end, 1.0)
+            _fit(estimator, fitted, reporter)
         evaluation = {
             "on": "holdout",
             "fraction": HOLDOUT_FRACTION,
@@ -252,6 +228,22 @@ def train(
         comparables=ComparablesIndex.from_frame(fitted),
         evaluation_rows=scored,
     )
+
+
+def _evaluate(
+    estimator: Any, rows: pd.DataFrame
+) -> tuple[dict[str, float | None], IntervalModel | None, pd.DataFrame]:
+    """Metrics of ``estimator`` on rows it was not fitted on, and the interval
+    calibration those rows give, with its coverage measured on held-out folds of
+    them (a model has intervals exactly when its metrics report their coverage)."""
+    truth = rows[TARGET].to_numpy(dtype=np.float64)
+    predicted = estimator.predict(rows[FEATURES])
+    metrics: dict[str, float | None] = {**compute_metrics(truth, predicted)}
+    measured = _optional(cross_evaluate, truth, predicted)
+    calibration = None if measured is None else _optional(calibrate, truth, predicted)
+    if calibration is not None and measured is not None:
+        metrics.update(measured)
+    return metrics, calibration, _scored(rows, predicted)
 
 
 def _optional(step: Callable[..., _T], *args: Any) -> _T | None:
