@@ -28,7 +28,7 @@ from api.sources.catalogue import TableName, table_exists
 from api.sources.connection import Target, connect
 
 STAGING_PREFIX = "_tasador_stage_"
-_FLOAT_COLUMNS = frozenset([*NUMERIC, "price", "price_pred"])
+_FLOAT_COLUMNS = frozenset([*NUMERIC, "price", "price_pred", "price_lower", "price_upper"])
 _INSERT_BATCH = 5_000
 
 

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from api.db.base import utcnow
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.dependencies import DbSession
+from api.jobs import downloads, state
 from api.jobs import service as jobs_service
-from api.jobs import state
 from api.jobs.schemas import JobOut
 from api.ownership import Principal
 from api.ui.dependencies import UiUser, render
@@ -113,6 +113,7 @@ def job_page(request: Request, db: DbSession, viewer: UiUser, job_id: uuid.UUID)
         state=_state(job),
         deliveries=deliveries,
         advice=advice,
+        files=downloads.available(job),
         request_json=_pretty(shown.request),
         result_json=_pretty(shown.result.model_dump(mode="json")) if shown.result else None,
     )
@@ -122,6 +123,22 @@ def job_page(request: Request, db: DbSession, viewer: UiUser, job_id: uuid.UUID)
 def job_state(db: DbSession, viewer: UiUser, job_id: uuid.UUID) -> dict[str, Any]:
     """What the job page refreshes while the job runs (polled by job.js)."""
     return _state(jobs_service.get_visible(db, viewer.user, job_id))
+
+
+@router.get("/{job_id}/download/{kind}")
+def job_file(
+    db: DbSession, viewer: UiUser, job_id: uuid.UUID, kind: downloads.FileKind
+) -> StreamingResponse:
+    """A job's output or errors file, by the same rules as ``GET /v1/jobs/{id}/output``."""
+    found = downloads.find_download(db, viewer.user, job_id, kind)
+    return StreamingResponse(
+        downloads.stream(found),
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
+            "Content-Length": str(found.size),
+        },
+    )
 
 
 def _pretty(value: Any) -> str:

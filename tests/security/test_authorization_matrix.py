@@ -16,7 +16,7 @@ Pages under ``/ui`` are called with the caller's session cookie instead of a
 bearer token (and the session's CSRF token in their forms); without a session
 they redirect to the login form (``303``), and their refusals are pages.
 
-Size: 60 (method, path) pairs x 4 principals x 2 objects = 480 calls.
+Size: 61 (method, path) pairs x 4 principals x 2 objects = 488 calls.
 """
 
 from __future__ import annotations
@@ -242,15 +242,16 @@ def _job_path(suffix: str = "", status: str = JobStatus.QUEUED) -> Build:
     return lambda w, owner: Call(f"/v1/jobs/{w.job(owner, status).id}{suffix}")
 
 
-def _job_file(kind: str) -> Build:
-    """A succeeded batch job of the owner's with both files stored."""
+def _job_file(path: str) -> Build:
+    """A succeeded batch job of the owner's with both files stored; ``path`` has
+    ``{id}`` where the job's id goes."""
 
     def build(w: World, owner: User) -> Call:
         job = w.job(owner, JobStatus.SUCCEEDED)
         files = {name: w.dataset(owner).uri for name in ("output_data", "errors_data")}
         job.kind, job.result = JobKind.BATCH_INFERENCE, files
         w.session.commit()
-        return Call(f"/v1/jobs/{job.id}/{kind}")
+        return Call(path.format(id=job.id))
 
     return build
 
@@ -371,8 +372,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/jobs/{job_id}"): Row(_job_path(), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/cancel"): Row(_job_path("/cancel"), *owned(200)),
     ("GET", "/v1/jobs/{job_id}/deliveries"): Row(_job_path("/deliveries"), *owned(200)),
-    ("GET", "/v1/jobs/{job_id}/output"): Row(_job_file("output"), *owned(200)),
-    ("GET", "/v1/jobs/{job_id}/errors"): Row(_job_file("errors"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/output"): Row(_job_file("/v1/jobs/{id}/output"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/errors"): Row(_job_file("/v1/jobs/{id}/errors"), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/deliveries/redeliver"): Row(
         _job_path("/deliveries/redeliver", JobStatus.SUCCEEDED), *owned(202)
     ),
@@ -428,6 +429,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/ui/jobs/{job_id}"): Row(_job_page(), *owned_page(200)),
     ("GET", "/ui/jobs/{job_id}/state"): Row(_job_page("/state"), *owned_page(200)),
+    ("GET", "/ui/jobs/{job_id}/download/{kind}"): Row(
+        _job_file("/ui/jobs/{id}/download/output"), *owned_page(200)
+    ),
     ("GET", "/ui/admin/users"): Row(plain("/ui/admin/users"), *admin_page(200)),
     ("GET", "/ui/admin/aliases"): Row(plain("/ui/admin/aliases"), *admin_page(200)),
     ("POST", "/ui/admin/aliases"): Row(
