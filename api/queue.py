@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
+from api import queue_redis
 from api.config import get_settings
 from api.db.session import defer
 
@@ -55,6 +56,12 @@ def broker_transport_options() -> dict[str, Any]:
 
 
 def send(task_name: str, args: list[Any], queue: str, countdown: float | None = None) -> None:
+    """Publish a task: on a Redis broker with one ``LPUSH`` (``api.queue_redis``),
+    otherwise (or with a countdown) through Celery."""
+    url = get_settings().broker_url
+    if countdown is None and queue_redis.is_redis(url):
+        queue_redis.publish(url, task_name, args, queue)
+        return
     producer().send_task(task_name, args=args, queue=queue, countdown=countdown)
 
 
@@ -97,3 +104,4 @@ def depth(queue: str) -> int | None:
 def reset_producer() -> None:
     global _producer
     _producer = None
+    queue_redis.reset()
