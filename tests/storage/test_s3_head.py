@@ -77,8 +77,7 @@ def test_the_signature_is_the_one_botocore_computes(key: str) -> None:
     expected = _botocore_authorization(f"http://127.0.0.1:9000{path}", sent, "20261206T203005Z")
     scope, names, signature = expected.split("|")
     assert headers["authorization"] == (
-        f"AWS4-HMAC-SHA256 Credential={scope}, "
-        f"SignedHeaders={names}, Signature={signature}"
+        f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders={names}, Signature={signature}"
     )
 
 
