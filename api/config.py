@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=600.0, gt=0)
     sweep_age_seconds: float = Field(default=7200.0, ge=0)
     batch_chunk_rows: int = 100_000
+    # A batch job with more data rows than this is cut into partitions of this
+    # many rows, which any free inference worker takes.
+    batch_partition_rows: int = Field(default=200_000, ge=1)
 
     # Serving
     model_cache_size: int = Field(default=4, ge=1)

@@ -24,6 +24,7 @@ QUEUES = (QUEUE_TRAINING, QUEUE_INFERENCE, QUEUE_WEBHOOKS)
 
 TASK_RUN_TRAINING = "tasador.jobs.run_training"
 TASK_RUN_BATCH_INFERENCE = "tasador.jobs.run_batch_inference"
+TASK_RUN_BATCH_PARTITION = "tasador.jobs.run_batch_partition"
 TASK_DELIVER_WEBHOOK = "tasador.webhooks.deliver"
 
 _lock = threading.Lock()

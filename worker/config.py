@@ -27,6 +27,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {
             queue.TASK_RUN_TRAINING: {"queue": queue.QUEUE_TRAINING},
             queue.TASK_RUN_BATCH_INFERENCE: {"queue": queue.QUEUE_INFERENCE},
+            queue.TASK_RUN_BATCH_PARTITION: {"queue": queue.QUEUE_INFERENCE},
             queue.TASK_DELIVER_WEBHOOK: {"queue": queue.QUEUE_WEBHOOKS},
         },
         # Flower shows tasks only when workers send events.

@@ -202,17 +202,20 @@ def _spans(text: bytes, ends: np.ndarray, rows: int) -> tuple[np.ndarray, np.nda
     return starts[keep], ends[keep]
 
 
-def iter_text_chunks(stream: IO[bytes], *, chunk_rows: int = 100_000) -> Iterator[TextChunk]:
+def iter_text_chunks(
+    stream: IO[bytes], *, chunk_rows: int = 100_000, first_row: int = 1
+) -> Iterator[TextChunk]:
     """``iter_chunks(require_target=False)`` that also gives each chunk's record bytes.
 
     Batch inference echoes valid records as they came rather than formatting the
     parsed values again (most of the cost of ``DataFrame.to_csv``). The stream is
     cut at record boundaries every ``chunk_rows`` records; each run is parsed on
     its own with the header in front, so parsing and validation are unchanged.
+    ``first_row`` numbers the stream's first data row (a partition of a file
+    numbers its rows as the whole file does).
     """
     reader = _RecordReader(checked_header(stream))
     header = reader.header()
-    first_row = 1
     try:
         while True:
             text, ends = reader.take(chunk_rows)

@@ -7,10 +7,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db.tables.job import Job, JobKind, JobStatus
+from api.db.tables.job_partition import JobPartition, PartitionStatus
 
 
 def add(session: Session, job: Job) -> Job:
@@ -62,15 +63,17 @@ def claim(session: Session, job_id: uuid.UUID, *, now: datetime, stale_before: d
     Succeeds for a queued job, or for a running one whose heartbeat stopped (its
     worker died). A single conditional UPDATE makes two deliveries of the same
     task race safely on Postgres and SQLite alike: only one of them wins. The
-    new attempt starts from zero progress, not where the lost one stopped.
+    new attempt starts from zero progress, not where the lost one stopped. A job
+    handed off to partitions is never claimed again: they carry it.
     """
+    split = exists().where(JobPartition.job_id == Job.id)
     stmt = (
         update(Job)
         .where(
             Job.id == job_id,
             or_(
                 Job.status == JobStatus.QUEUED,
-                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before),
+                (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < stale_before) & ~split,
             ),
         )
         .values(
@@ -105,11 +108,41 @@ def touch(session: Session, job_id: uuid.UUID, attempt: int, **values: Any) -> J
     return JobStatus(row.status)
 
 
+def touch_running(session: Session, job_id: uuid.UUID, **values: Any) -> bool:
+    """Write ``values`` to the job if it is running (whichever attempt split it)."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def end_partitions(session: Session, job_id: uuid.UUID) -> None:
+    """Mark every unfinished partition of an ended job cancelled: none of them may run on."""
+    stmt = (
+        update(JobPartition)
+        .where(
+            JobPartition.job_id == job_id,
+            JobPartition.status.in_([PartitionStatus.QUEUED, PartitionStatus.RUNNING]),
+        )
+        .values(status=PartitionStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(stmt)
+
+
 def stale_running(session: Session, stale_before: datetime) -> Sequence[Job]:
-    """Running jobs whose heartbeat stopped; rows another reaper holds are skipped."""
+    """Running jobs whose heartbeat stopped; rows another reaper holds are skipped.
+
+    A job carried on by partitions is not one: its partitions have heartbeats of
+    their own, watched by the partition recovery.
+    """
+    split = exists().where(JobPartition.job_id == Job.id)
     stmt = (
         select(Job)
-        .where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before)
+        .where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before, ~split)
         .with_for_update(skip_locked=True)
     )
     return session.scalars(stmt).all()
@@ -161,4 +194,12 @@ def running_attempts(
     if not job_ids:
         return set()
     stmt = select(Job.id, Job.attempts).where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
-    return {(row.id, row.attempts) for row in session.execute(stmt)}
+    live = {(row.id, row.attempts) for row in session.execute(stmt)}
+    # A split job's partitions stage their parts under the attempt that split it.
+    parts = (
+        select(JobPartition.job_id, JobPartition.job_attempt)
+        .join(Job, Job.id == JobPartition.job_id)
+        .where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING)
+        .distinct()
+    )
+    return live | {(row.job_id, row.job_attempt) for row in session.execute(parts)}

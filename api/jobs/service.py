@@ -197,6 +197,8 @@ def finish(
     job.finished_at = utcnow()
     if status == JobStatus.SUCCEEDED:
         job.progress = 1.0
+    elif job.kind == JobKind.BATCH_INFERENCE:
+        repository.end_partitions(session, job.id)
     session.flush()
     if job.callback_url:
         webhooks_service.schedule_final_event(session, job, owner_snapshot(session, job))

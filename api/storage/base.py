@@ -144,8 +144,39 @@ class ObjectStore(abc.ABC):
         with self.open_read(uri) as src:
             return src.read()
 
+    def read_range(self, uri: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of the object, in chunks (a partition of a batch input).
+
+        This default reads from the beginning and drops what comes before
+        ``start``; the backends override it with a seek or a ranged GET.
+        """
+        with self.open_read(uri) as src:
+            skipped = 0
+            while skipped < start and (data := src.read(min(start - skipped, 1 << 20))):
+                skipped += len(data)
+            yield from limited(src, end - start)
+
+    def compose(self, sources: list[str], target: str) -> None:
+        """Write ``target`` as the concatenation of ``sources``, all or nothing.
+
+        This default streams the bytes through; S3 assembles the parts
+        server-side when it can.
+        """
+        with self.open_write(target) as out:
+            for source in sources:
+                for chunk in self.iter_chunks(source, 8 * 1024 * 1024):
+                    out.write(chunk)
+
     def iter_chunks(self, uri: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
         """The object as a sequence of byte chunks (e.g. to hash or copy it)."""
         with self.open_read(uri) as src:
             while chunk := src.read(chunk_bytes):
                 yield chunk
+
+
+def limited(src: BinaryIO, length: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """Up to ``length`` bytes of ``src``, in chunks."""
+    left = length
+    while left > 0 and (data := src.read(min(left, chunk_bytes))):
+        left -= len(data)
+        yield data

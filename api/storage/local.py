@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
+from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject, limited
 from api.storage.errors import (
     AccessDenied,
     InvalidUri,
@@ -120,6 +120,11 @@ class LocalStore(ObjectStore):
         with _translated(uri, reading=True):
             stream = path.open("rb")
         return stream
+
+    def read_range(self, uri: str, start: int, end: int) -> Iterator[bytes]:
+        with self.open_read(uri) as src:
+            src.seek(start)
+            yield from limited(src, end - start)
 
     def open_write(self, uri: str) -> contextlib.AbstractContextManager[BinaryIO]:
         path = self.path_for(uri)

@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from api.storage import s3_publish
+from api.storage import s3_compose, s3_publish
 from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
 from api.storage.errors import AccessDenied, ObjectNotFound, StorageError
 from api.storage.s3_errors import (
@@ -109,6 +109,21 @@ class S3Store(ObjectStore):
             yield stream
         finally:
             stream.close()
+
+    def read_range(self, uri: str, start: int, end: int) -> Iterator[bytes]:
+        if end <= start:
+            return
+        bucket, key = parse_uri(uri)
+        with translated(uri):
+            response = self.client.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}"
+            )
+        with open_body(response["Body"], uri) as stream:
+            while data := stream.read(1 << 20):
+                yield data
+
+    def compose(self, sources: list[str], target: str) -> None:
+        s3_compose.compose(self.client, sources, target, super().compose)
 
     def open_write(self, uri: str) -> AbstractContextManager[BinaryIO]:
         bucket, key = parse_uri(uri)

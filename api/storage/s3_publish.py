@@ -38,7 +38,7 @@ def _label(source: str) -> str:
     return quote(source, safe="/:")
 
 
-def _exists(client: S3Client, bucket: str, key: str) -> bool:
+def exists(client: S3Client, bucket: str, key: str) -> bool:
     try:
         client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -53,7 +53,7 @@ def publish(client: S3Client, source: str, target: str) -> None:
     with translated(source):
         size = client.head_object(Bucket=src.bucket, Key=src.key)["ContentLength"]
     with translated(target):
-        if _exists(client, dst.bucket, dst.key):
+        if exists(client, dst.bucket, dst.key):
             raise ObjectExists.for_uri(target)
         upload_id = client.create_multipart_upload(
             Bucket=dst.bucket, Key=dst.key, Metadata={SOURCE_METADATA: _label(source)}

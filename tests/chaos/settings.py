@@ -19,8 +19,14 @@ FAST_TIMINGS = {
     "TASADOR_JOB_MAX_ATTEMPTS": "4",
     "TASADOR_QUEUED_RESEND_SECONDS": "3",
     "TASADOR_BATCH_CHUNK_ROWS": "20000",
+    # Jobs run whole unless a test asks for partitions (PARTITIONED below).
+    "TASADOR_BATCH_PARTITION_ROWS": "1000000000",
     "TASADOR_WEBHOOK_BACKOFF_BASE_SECONDS": "1",
 }
+
+
+# The workers of the partition test cut a 1M-row input into ten partitions.
+PARTITIONED = {"TASADOR_BATCH_PARTITION_ROWS": "100000"}
 
 
 def _secret(prefix: str) -> str:

@@ -6,6 +6,9 @@ machine goes; another worker takes the job over once its heartbeat is stale.
 
 from __future__ import annotations
 
+import hashlib
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,8 @@ from tests.chaos.jobs import (
     wait_job,
 )
 from tests.chaos.results import Record, Stopwatch
+from tests.chaos.settings import PARTITIONED
+from tests.perf.stack import Service
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -88,3 +93,54 @@ def test_sigkill_mid_batch_ends_with_every_input_row_once_in_order(
     assert done["attempts"] >= 2, "the killed attempt cannot have finished the job"
     assert (done["result"]["rows"], done["result"]["failed_rows"]) == (BATCH_ROWS, 0)
     assert output_problem(cluster, done["result"]["output_data"], path) is None
+
+
+def _partition_holder(cluster: Cluster, job_id: str) -> Service:
+    """A live worker whose log says it started a partition of ``job_id``."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for worker in cluster.live_workers():
+            for line in worker.log.read_text(errors="replace").splitlines():
+                if "partition_started" in line and job_id in line:
+                    return worker
+        time.sleep(0.1)
+    raise AssertionError(f"no worker started a partition of {job_id}")
+
+
+def _sha256_of(cluster: Cluster, uri: str) -> str:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    digest = hashlib.sha256()
+    for block in cluster.s3().get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def test_sigkill_of_a_partition_costs_one_partition_and_keeps_the_bytes(
+    cluster: Cluster, production: dict[str, Any], record: Record
+) -> None:
+    uri, path = upload_csv(cluster, BATCH_ROWS, seed=3, with_price=False)
+    body = {"input_data": uri, "model": production["model_version"]}
+    cluster.stop_workers()
+    try:
+        for _ in range(2):
+            cluster.add_worker(PARTITIONED)
+        job = submit(cluster, "batch", body)
+        wait_job(cluster, job["id"], 120, until=running_past(0.1))
+        holder = _partition_holder(cluster, job["id"])
+        clock = Stopwatch()
+        cluster.kill(holder)
+        cluster.add_worker(PARTITIONED)
+        done = wait_job(cluster, job["id"], 240)
+        record.figure("recovery_s", clock())
+    finally:
+        cluster.stop_workers()
+    assert done["status"] == "succeeded", f"job ended {done['status']}: {done['error']}"
+    assert (done["result"]["rows"], done["result"]["failed_rows"]) == (BATCH_ROWS, 0)
+    assert done["result"]["input_sha256"] == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    assert output_problem(cluster, done["result"]["output_data"], path) is None
+
+    cluster.ensure_workers(1)  # the default: the job runs whole
+    whole = wait_job(cluster, submit(cluster, "batch", body)["id"], 240)
+    assert whole["status"] == "succeeded", whole
+    split_sha = _sha256_of(cluster, done["result"]["output_data"])
+    assert split_sha == _sha256_of(cluster, whole["result"]["output_data"])

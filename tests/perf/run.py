@@ -17,12 +17,12 @@ import time
 import traceback
 from collections.abc import Callable
 
-from tests.perf import case_batch, case_predict, case_queue, case_train
+from tests.perf import case_batch, case_partition, case_predict, case_queue, case_train
 from tests.perf.fixtures import Model, register_model
 from tests.perf.report import Results, machine, markdown
 from tests.perf.stack import ROOT, Stack
 
-CASES = ("predict", "batch", "queue", "train")
+CASES = ("predict", "batch", "partition", "queue", "train")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, Callable[[], None]] = {
                 "predict": lambda: case_predict.run(stack, results, models, quick=args.quick),
                 "batch": lambda: case_batch.run(stack, results, quick=args.quick),
+                "partition": lambda: case_partition.run(stack, results, quick=args.quick),
                 "queue": lambda: case_queue.run(stack, results, quick=args.quick),
                 "train": lambda: case_train.run(stack, results, quick=args.quick),
             }

@@ -4,6 +4,7 @@ from api.db.tables.alias_event import AliasEvent
 from api.db.tables.api_key import ApiKey
 from api.db.tables.dataset import Dataset
 from api.db.tables.job import Job
+from api.db.tables.job_partition import JobPartition
 from api.db.tables.login_attempt import LoginAttempt
 from api.db.tables.model_alias import ModelAlias
 from api.db.tables.model_version import ModelVersion
@@ -18,6 +19,7 @@ __all__ = [
     "ApiKey",
     "Dataset",
     "Job",
+    "JobPartition",
     "LoginAttempt",
     "ModelAlias",
     "ModelVersion",

@@ -104,19 +104,27 @@ def predict_csv(
     *,
     chunk_rows: int,
     after_chunk: Callable[[BatchCounts], None] | None = None,
+    first_row: int = 1,
+    headers: bool = True,
 ) -> BatchCounts:
-    """Stream ``source`` through ``predictor``; ``after_chunk`` may raise to stop."""
+    """Stream ``source`` through ``predictor``; ``after_chunk`` may raise to stop.
+
+    A partition of a larger input passes the number of its first data row and,
+    unless it is the first partition, ``headers=False``: its outputs then
+    continue those of the partitions before it.
+    """
     counts = BatchCounts()
     hashing = HashingReader(source)
     out = io.TextIOWrapper(predictions, encoding="utf-8", newline="", write_through=True)
     err = io.TextIOWrapper(errors, encoding="utf-8", newline="", write_through=True)
     try:
         error_writer = csv.writer(err)
-        error_writer.writerow(ERROR_HEADER)
-        chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows)  # type: ignore[arg-type]
+        if headers:
+            error_writer.writerow(ERROR_HEADER)
+        chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows, first_row=first_row)  # type: ignore[arg-type]
         for number, part in enumerate(chunks):
             counts.predicted += _write_predictions(
-                predictions, out, part, predictor, header=number == 0
+                predictions, out, part, predictor, header=headers and number == 0
             )
             problems = part.chunk.problems
             error_writer.writerows((p.row, p.column, p.reason) for p in problems)

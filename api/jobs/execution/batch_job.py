@@ -16,6 +16,7 @@ from api.config import get_settings
 from api.db.session import session_scope
 from api.jobs.execution.batch_io import BatchCounts, predict_csv
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
+from api.jobs.execution.partitioning import hand_off_if_large
 from api.jobs.execution.runner import run_job
 from api.jobs.schemas import BatchResult
 from api.registry import artifacts as registry_artifacts
@@ -35,6 +36,7 @@ def _predict(ctx: JobContext) -> Finalizer:
     source, output, errors = allowed.input_data, allowed.output_data, allowed.errors_data
     staged_output = ctx.stage(output, "predictions.csv")
     staged_errors = ctx.stage(errors, "errors.csv")
+    hand_off_if_large(ctx, source)
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri

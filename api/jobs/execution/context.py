@@ -34,10 +34,15 @@ class Outcome(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     SUPERSEDED = "superseded"  # the job went on without this attempt
+    HANDED_OFF = "handed_off"  # the job runs on as partitions (``partitioning``)
 
 
 class JobCancelled(Exception):
     """Raised inside the work when the job was cancelled or taken over while it ran."""
+
+
+class JobHandedOff(Exception):
+    """Raised by the work once the job's partitions carry it on."""
 
 
 @dataclass

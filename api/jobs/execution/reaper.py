@@ -6,7 +6,8 @@ failing (say the object store is down) does not stop the others:
 - job recovery (:func:`recover_jobs`): a worker killed mid-job stops
   heartbeating; its job is sent again (a fresh worker takes it over with the
   next attempt number) until the attempts run out, when it fails as
-  ``worker_lost``. A queued job whose message was lost (the broker was flushed,
+  ``worker_lost``. A split job's partitions are recovered one by one
+  (``partition_recovery``). A queued job whose message was lost (the broker was flushed,
   or the send after commit failed) is sent again from the database;
 - webhook retries due now (``api.webhooks.delivery.dispatch_due``);
 - sweeping what dead attempts left in the object store (``api.jobs.execution.sweeper``),
@@ -35,6 +36,8 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import JobKind, JobStatus
 from api.jobs import repository, service
+from api.jobs.execution import partition_recovery, partitioning
+from api.jobs.execution.partition_recovery import recover_partitions
 from api.jobs.execution.sweeper import SweepReport, sweep_leftovers
 from api.logging import get_logger
 from api.webhooks.delivery import dispatch_due
@@ -48,6 +51,7 @@ class RecoveryReport:
     resent_stale: int = 0  # running jobs whose worker stopped heartbeating, sent again
     resent_lost: int = 0  # queued jobs whose message was lost, sent again
     failed: int = 0  # jobs failed as worker_lost (attempts exhausted)
+    resent_partitions: int = 0  # partitions whose worker or message was lost, sent again
 
 
 def recover_jobs(now: datetime | None = None) -> RecoveryReport:
@@ -56,6 +60,9 @@ def recover_jobs(now: datetime | None = None) -> RecoveryReport:
     report = RecoveryReport()
     with session_scope() as session:
         _recover_stale(session, moment, report)
+        resent, failed = recover_partitions(session, moment)
+        report.resent_partitions += resent
+        report.failed += failed
         _resend_lost(session, moment, report)
     if report != RecoveryReport():
         log.info("jobs_recovered", **asdict(report))
@@ -95,16 +102,23 @@ def _resend_lost(session: Session, now: datetime, report: RecoveryReport) -> Non
     sent_before = now - timedelta(seconds=get_settings().queued_resend_seconds)
     for kind in JobKind:
         waiting = repository.waiting_since(session, kind, sent_before)
-        if not waiting:
+        split = kind == JobKind.BATCH_INFERENCE  # partition tasks share its queue
+        partitions = partitioning.count_queued(session) if split else 0
+        if not waiting and not partitions:
             continue
         in_broker = queue.depth(service.queue_of(kind))
         if in_broker is None:  # the broker cannot say: fall back to once per delay
-            missing = len(waiting)
+            missing = len(waiting) + partitions
         else:
-            missing = repository.count_queued(session, kind) - in_broker
+            missing = repository.count_queued(session, kind) + partitions - in_broker
         for job in waiting[: max(missing, 0)]:
             service.enqueue(session, job)
             report.resent_lost += 1
+            missing -= 1
+        if split and partitions:
+            report.resent_partitions += partition_recovery.resend_lost(
+                session, sent_before, missing
+            )
 
 
 @dataclass

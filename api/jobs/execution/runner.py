@@ -28,7 +28,14 @@ from api.db.session import session_scope
 from api.db.tables.job import Job, JobStatus
 from api.errors import TasadorError
 from api.jobs import repository, service, state
-from api.jobs.execution.context import Error, Finalizer, JobCancelled, JobContext, Outcome
+from api.jobs.execution.context import (
+    Error,
+    Finalizer,
+    JobCancelled,
+    JobContext,
+    JobHandedOff,
+    Outcome,
+)
 from api.jobs.execution.heartbeat import Heartbeat
 from api.logging import get_logger
 
@@ -91,6 +98,8 @@ def execute(
         return work(ctx), None
     except JobCancelled:
         return None, None
+    except JobHandedOff:
+        raise
     except SoftTimeLimitExceeded:
         return None, {"code": "time_limit", "message": "the job ran past its time limit"}
     except TasadorError as exc:
@@ -137,7 +146,12 @@ def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> Outcome | N
     structlog.contextvars.bind_contextvars(job_id=job_id, attempt=ctx.attempt)
     try:
         log.info("job_started", kind=ctx.kind)
-        finalize, error = execute(ctx, work)
+        try:
+            finalize, error = execute(ctx, work)
+        except JobHandedOff:
+            ctx.outputs.discard()
+            log.info("job_handed_off", reason="its partitions carry it on")
+            return Outcome.HANDED_OFF
         return conclude(ctx, finalize, error)
     finally:
         structlog.contextvars.unbind_contextvars("job_id", "attempt")

@@ -1,0 +1,74 @@
+"""Case partition: one 2M-row default-model batch job, on one worker and on two.
+
+The job is cut into partitions of ``TASADOR_BATCH_PARTITION_ROWS`` (200,000 by
+default: ten partitions), which any free inference worker takes. The same job
+runs on one worker process (a Celery worker with one pool process), then on two
+such workers; the ratio of the two rates (rows over created_at -> finished_at)
+is what splitting buys.
+
+Two workers rather than one worker with two pool processes: each worker starts
+in a session of its own, as each container or machine of a deployment is its
+own, and Linux's autogroup scheduling shares a busy machine's CPU between
+sessions, not between processes. One worker with two pool processes on a
+machine that others keep busy would get the CPU share of one, whatever the job.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from tests.perf.fixtures import synthetic_csv, upload
+from tests.perf.jobs import MemoryProbe, wait_for
+from tests.perf.report import Results, Row, summary
+from tests.perf.stack import Stack
+
+ROWS = 2_000_000
+RATIO_TARGET = 1.6
+
+
+def _rate(stack: Stack, worker_pid: int, uri: str, rows: int) -> tuple[float, dict[str, Any]]:
+    from api.storage import get_store
+
+    with stack.client() as client:
+        body = {"input_data": uri, "model": "default"}
+        answer = client.post("/v1/jobs/batch-inference", json=body)
+        answer.raise_for_status()
+    job_id = uuid.UUID(answer.json()["id"])
+    job = wait_for(stack.engine(), [job_id], 1800, MemoryProbe(worker_pid))[job_id]
+    if job.status != "succeeded" or job.result is None or not job.total_seconds:
+        raise RuntimeError(f"batch job {job_id} ended {job.status}: {job.error}")
+    if job.result["rows"] != rows:
+        raise RuntimeError(f"batch job predicted {job.result['rows']} of {rows} rows")
+    get_store().delete(job.result["output_data"])  # keep moto's memory flat
+    # Other work on the machine shares its cores: the load says how much.
+    figures = {"total_seconds": job.total_seconds, "load_average_1min": os.getloadavg()[0]}
+    return rows / job.total_seconds, figures
+
+
+def run(stack: Stack, results: Results, *, quick: bool) -> None:
+    rows = 400_000 if quick else ROWS
+    uri = upload(synthetic_csv(rows, seed=1), f"inputs/synth-{rows}.csv")
+    rates: dict[int, float] = {}
+    details: dict[str, Any] = {"rows": rows, "cores": os.cpu_count()}
+    for count in (1, 2):
+        workers = [
+            stack.start_worker(f"partition{count}-{i}", concurrency=1, queues="inference")
+            for i in range(count)
+        ]
+        try:
+            rates[count], details[f"{count}_workers"] = _rate(stack, workers[0].proc.pid, uri, rows)
+        finally:
+            for worker in workers:
+                stack.stop(worker)
+    ratio = rates[2] / rates[1]
+    results.add(
+        Row("partition", f"{rows:,} rows, default model, 1 worker process",
+            summary([rates[1]]), "rows/s", note="submit to finished"),
+        Row("partition", f"{rows:,} rows, default model, 2 worker processes",
+            summary([rates[2]]), "rows/s", note="submit to finished"),
+        Row("partition", "2 worker processes / 1", summary([ratio]), "ratio",
+            f">= {RATIO_TARGET}", ratio >= RATIO_TARGET),
+    )  # fmt: skip
+    results.details["partition"] = details

@@ -1,0 +1,67 @@
+"""One object from parts written by different workers: ``compose`` and ``read_range``.
+
+On S3 the parts are copied server-side into one multipart upload when each but
+the last holds at least 5 MiB; smaller parts are streamed through. Either way
+the result is the parts' bytes in order, all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from api.storage import ObjectExists, ObjectStore, S3Store
+from api.storage.s3_compose import copyable
+from api.storage.s3_io import MIN_PART_BYTES
+
+
+def _uri(store: ObjectStore, key: str) -> str:
+    return f"s3://{store.bucket}/{key}"
+
+
+def test_large_parts_are_joined_in_order(store: ObjectStore) -> None:
+    blobs = [os.urandom(MIN_PART_BYTES + 17), os.urandom(MIN_PART_BYTES), b"the last, short"]
+    parts = [_uri(store, f"staging/j/1/parts/{i}-1/predictions.csv") for i in range(3)]
+    for uri, blob in zip(parts, blobs, strict=True):
+        store.put_bytes(uri, blob)
+    target = _uri(store, "staging/j/1/predictions.csv")
+    store.compose(parts, target)
+    assert store.get_bytes(target) == b"".join(blobs)
+
+
+def test_small_and_empty_parts_are_streamed_through(store: ObjectStore) -> None:
+    blobs = [b"row,column,reason\n", b"", b"7,type,not a type\n", b""]
+    parts = [_uri(store, f"staging/j/1/parts/{i}-1/errors.csv") for i in range(4)]
+    for uri, blob in zip(parts, blobs, strict=True):
+        store.put_bytes(uri, blob)
+    target = _uri(store, "staging/j/1/errors.csv")
+    store.compose(parts, target)
+    assert store.get_bytes(target) == b"".join(blobs)
+
+
+def test_read_range_gives_exactly_the_bytes_asked_for(store: ObjectStore) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    uri = _uri(store, "datasets/1/input.csv")
+    store.put_bytes(uri, data)
+    for start, end in [(0, 10), (5, 5), (1024 * 1024 - 1, 2 * 1024 * 1024 + 3), (100, len(data))]:
+        assert b"".join(store.read_range(uri, start, end)) == data[start:end]
+
+
+def test_s3_compose_never_replaces_an_object(store: ObjectStore) -> None:
+    if not isinstance(store, S3Store):
+        pytest.skip("the local backend composes into a staging file only")
+    parts = [_uri(store, f"staging/j/1/parts/{i}-1/p.csv") for i in range(2)]
+    for uri in parts:
+        store.put_bytes(uri, os.urandom(MIN_PART_BYTES))
+    target = _uri(store, "outputs/taken.csv")
+    store.put_bytes(target, b"someone else's")
+    with pytest.raises(ObjectExists):
+        store.compose(parts, target)
+    assert store.get_bytes(target) == b"someone else's"
+
+
+def test_only_parts_of_at_least_5_mib_are_copied_server_side() -> None:
+    assert copyable([MIN_PART_BYTES, MIN_PART_BYTES, 1])
+    assert not copyable([MIN_PART_BYTES - 1, MIN_PART_BYTES])
+    assert copyable([1])
