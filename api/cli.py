@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.commands import data, db, model, services, users
+from api.remote import commands as remote
 
 app = typer.Typer(
     name="tasador",
@@ -15,4 +16,5 @@ app.add_typer(model.app, name="model")
 app.add_typer(data.app, name="data")
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(remote.app, name="remote")
 services.register(app)

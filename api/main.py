@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import __version__
+from api.allowed_methods import allowed_methods
 from api.auth.endpoints import router as auth_router
 from api.datasets.endpoints import router as datasets_router
 from api.db.engine import set_ping_on_checkout
@@ -25,6 +26,7 @@ from api.jobs.endpoints import router as jobs_router
 from api.limits import BodyLimit, request_id_from
 from api.logging import configure_logging, get_logger, mark_logged
 from api.observability import HTTP_LATENCY, HTTP_REQUESTS
+from api.openapi import install_openapi
 from api.predictions.endpoints import router as predictions_router
 from api.predictions.serving import serving_lifespan
 from api.registry.endpoints import router as models_router
@@ -41,6 +43,9 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -64,12 +69,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # A body FastAPI could not decode (invalid UTF-8, a broken form): the
+            # same 422 as a body that is not valid JSON.
+            body = error_envelope("validation_error", "body: the body could not be parsed")
+            return JSONResponse(body, status_code=422)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
-            error_envelope(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            error_envelope(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     install_outage_handlers(app)
@@ -180,4 +191,5 @@ def create_app() -> FastAPI:
     app.include_router(datasets_router)
     app.include_router(webhooks_router)
     app.include_router(models_router)
+    install_openapi(app)
     return app

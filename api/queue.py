@@ -56,21 +56,33 @@ def broker_transport_options() -> dict[str, Any]:
     return {"visibility_timeout": longest + 600}
 
 
-def send(task_name: str, args: list[Any], queue: str, countdown: float | None = None) -> None:
+def send(
+    task_name: str,
+    args: list[Any],
+    queue: str,
+    countdown: float | None = None,
+    task_id: str | None = None,
+) -> None:
     """Publish a task: on a Redis broker with one ``LPUSH`` (``api.queue_redis``),
-    otherwise (or with a countdown) through Celery."""
+    otherwise (or with a countdown) through Celery. ``task_id`` names it (a job's
+    task carries the job id, so Flower and the worker's logs show the id users see)."""
     url = get_settings().broker_url
     if countdown is None and queue_redis.is_redis(url):
-        queue_redis.publish(url, task_name, args, queue)
+        queue_redis.publish(url, task_name, args, queue, task_id=task_id)
         return
-    producer().send_task(task_name, args=args, queue=queue, countdown=countdown)
+    producer().send_task(task_name, args=args, queue=queue, countdown=countdown, task_id=task_id)
 
 
 def defer_send(
-    session: Session, task_name: str, args: list[Any], queue: str, countdown: float | None = None
+    session: Session,
+    task_name: str,
+    args: list[Any],
+    queue: str,
+    countdown: float | None = None,
+    task_id: str | None = None,
 ) -> None:
     """Send a task once ``session`` has committed (never before, never on rollback)."""
-    defer(session, lambda: send(task_name, args, queue, countdown))
+    defer(session, lambda: send(task_name, args, queue, countdown=countdown, task_id=task_id))
 
 
 def depths(queues: Iterable[str], *, timeout: float = 2.0) -> dict[str, int]:

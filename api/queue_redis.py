@@ -97,9 +97,12 @@ def _client(url: str) -> redis.Redis:
     return found[1]
 
 
-def publish(url: str, task_name: str, args: list[Any], queue: str) -> str:
-    """Put the task on ``queue`` of the Redis broker at ``url``; returns the task id."""
-    task_id = str(uuid.uuid4())
+def publish(
+    url: str, task_name: str, args: list[Any], queue: str, *, task_id: str | None = None
+) -> str:
+    """Put the task on ``queue`` of the Redis broker at ``url``; returns the task id
+    (``task_id`` when given, else a new one)."""
+    task_id = task_id or str(uuid.uuid4())
     _client(url).lpush(queue, message(task_name, args, queue, task_id))
     return task_id
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.entity import Queue
+
 from api import queue
 from api.config import Settings
 
@@ -22,7 +24,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        # Queues are declared on first use from the routes below.
+        # All three queues are declared, whichever a worker consumes, so Flower's
+        # broker page lists each of them.
+        "task_queues": tuple(Queue(name) for name in queue.QUEUES),  # type: ignore[no-untyped-call]
         "task_default_queue": queue.QUEUE_INFERENCE,
         "task_routes": {
             queue.TASK_RUN_TRAINING: {"queue": queue.QUEUE_TRAINING},

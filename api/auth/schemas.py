@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.constraints import Integer
+
 
 class TokenResponse(BaseModel):
     access_token: str
@@ -21,7 +23,7 @@ class RefreshRequest(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="A label to recognise the key.")
-    expires_in_days: int = Field(ge=1, le=365, description="Lifetime in days (1 to 365).")
+    expires_in_days: Integer = Field(ge=1, le=365, description="Lifetime in days (1 to 365).")
 
 
 class ApiKeyOut(BaseModel):

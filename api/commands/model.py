@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +34,7 @@ from api.ml.artifact import ArtifactError
 from api.ml.predictor import UnsupportedModel, compile_predictor
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
-from api.storage import StorageError, open_input, open_output
+from api.storage import StorageError, get_store, open_input, open_output
 
 app = typer.Typer(help="Train and apply models offline.", no_args_is_help=True)
 
@@ -128,6 +130,31 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+def _show_progress() -> Callable[[float], None]:
+    """A one-line progress bar on stderr, redrawn at each whole percent."""
+    shown = -1
+
+    def show(fraction: float) -> None:
+        nonlocal shown
+        percent = min(100, int(fraction * 100))
+        if percent == shown:
+            return
+        shown = percent
+        bar = "#" * (percent // 5) + "." * (20 - percent // 5)
+        sys.stderr.write(f"\rtraining [{bar}] {percent:3d}%" + ("\n" if percent == 100 else ""))
+        sys.stderr.flush()
+
+    return show
+
+
+def _remove(path_or_uri: str) -> None:
+    location = _location(path_or_uri)
+    if isinstance(location, Path):
+        location.unlink(missing_ok=True)
+    else:
+        get_store().delete(location)
+
+
 @app.command("train")
 def train_command(
     train_data: str = typer.Option(..., help="training CSV: a path or an s3:// URI"),
@@ -145,7 +172,7 @@ def train_command(
         params = _parse_params(param)
         frame, sha256, rows = _read_training(train_data)
         test = _read_training(test_data)[0] if test_data else None
-        result = train(frame, preset=preset, params=params, test_df=test)
+        result = train(frame, preset=preset, params=params, test_df=test, progress=_show_progress())
     except (*BAD_INPUT_ERRORS, TasadorError) as exc:
         raise _exit_for_input(exc) from exc
     artifact = artifacts.ModelArtifact.from_training(
@@ -201,6 +228,8 @@ def predict_command(
             raise _fail(_named(input, exc).message) from exc
         except TasadorError as exc:  # writing, or the store failing mid-way
             raise _fail(exc.message, EXIT_FAILURE) from exc
+    if not counts.failed:
+        _remove(errors)  # no file of headers alone: "errors": null means there is none
     typer.echo(
         json.dumps({"rows": counts.predicted, "failed_rows": counts.failed, "output": output,
                     "errors": errors if counts.failed else None})

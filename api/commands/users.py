@@ -7,6 +7,7 @@ admin), so operators use ``tasador users create --role admin`` or let
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -40,6 +41,31 @@ def create_command(
         with session_scope() as session:
             user = users_service.create_user(session, username, password, role)
             typer.echo(f"created user {user.username!r} (id {user.id}, role {user.role})")
+    except TasadorError as exc:
+        raise _fail(exc) from None
+
+
+@app.command("set-password")
+def set_password_command(
+    username: Annotated[str, typer.Argument(help="The user whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a user's password (for example a lost admin password) and sign them out.
+
+    The password is asked for twice, or read from standard input with
+    --password-stdin (its first line). Every refresh token of the user is
+    revoked: their sessions end when their access tokens expire.
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope() as session:
+            user = users_service.set_password(session, username, password)
+            typer.echo(f"password set for {user.username!r}; their other sessions are signed out")
     except TasadorError as exc:
         raise _fail(exc) from None
 

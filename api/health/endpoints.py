@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.auth.tokens import read_access_claims
 from api.config import get_settings
 from api.db.tables.user import ROLE_ADMIN
+from api.error_docs import errors
 from api.errors import NotAuthenticated, error_envelope
 from api.health import checks
 from api.http_faults import RETRY_AFTER_SECONDS
@@ -61,7 +62,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=errors(503, s503="`not_ready`: a dependency is down"))
 def readyz(request: Request) -> JSONResponse:
     """Ready to serve: the database, the broker and the object store all answer
     (`200`), or not (`503`). What is down, and why, is shown only with an admin's
@@ -81,7 +82,7 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": {name: "ok" for name in results}})
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses=errors(401, s401="the metrics token is required"))
 def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format. Needs `Authorization:
     Bearer <TASADOR_METRICS_TOKEN>` when the service has that setting."""

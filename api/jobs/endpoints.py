@@ -4,14 +4,17 @@ job's webhook deliveries."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import CurrentUser
 from api.db.tables.job import JobKind, JobStatus
 from api.dependencies import DbSession, in_one_thread
-from api.jobs import service, submission
+from api.error_docs import errors
+from api.jobs import downloads, service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
 from api.ownership import Principal
 from api.webhooks import service as webhooks_service
@@ -30,12 +33,26 @@ IdempotencyKey = Annotated[
 ]
 
 
+_SUBMIT_ERRORS = errors(
+    403,
+    404,
+    409,
+    s403="`forbidden` (promotion by a member) or `access_denied` (data you may not use)",
+    s404="`data_not_found` or `model_not_found`",
+    s409="`output_exists`, or an `Idempotency-Key` reused with another body",
+)
+
+
 def _accepted(response: Response, job_id: uuid.UUID) -> None:
     response.headers["Location"] = f"/v1/jobs/{job_id}"
 
 
 @router.post(
-    "/training", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+    "/training",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    tags=["jobs"],
+    responses=_SUBMIT_ERRORS,
 )
 async def submit_training(
     body: TrainingJobIn,
@@ -63,7 +80,11 @@ async def submit_training(
 
 
 @router.post(
-    "/batch-inference", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, tags=["jobs"]
+    "/batch-inference",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    tags=["jobs"],
+    responses=_SUBMIT_ERRORS,
 )
 async def submit_batch_inference(
     body: BatchJobIn,
@@ -111,12 +132,58 @@ def get_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     return JobOut.seen_by(service.get_visible(session, user, job_id), Principal.of(user))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
+@router.post("/{job_id}/cancel", response_model=JobOut, tags=["jobs"], responses=errors(409))
 def cancel_job(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> JobOut:
     """Cancel a queued or running job. A queued job never starts; a running one
     stops at its next chunk or boosting stage and leaves no partial output.
     `409 job_finished` if it already ended."""
     return JobOut.seen_by(service.cancel(session, user, job_id), Principal.of(user))
+
+
+class CsvResponse(StreamingResponse):
+    media_type = "text/csv"
+
+
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+    **errors(
+        404,
+        409,
+        s404="`job_not_found`, or `file_not_found`: the job has no such file",
+        s409="`job_not_finished`: the job is queued or running",
+    ),
+}
+
+
+async def _file(
+    session: DbSession, user: CurrentUser, job_id: uuid.UUID, kind: downloads.FileKind
+) -> CsvResponse:
+    found = await run_in_threadpool(downloads.find_download, session, user, job_id, kind)
+    disposition = f'attachment; filename="{found.filename}"'
+    return CsvResponse(
+        downloads.stream(found),
+        headers={"Content-Disposition": disposition, "Content-Length": str(found.size)},
+    )
+
+
+@router.get(
+    "/{job_id}/output", response_class=CsvResponse, responses=_FILE_RESPONSES, tags=["jobs"]
+)
+async def download_output(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> CsvResponse:
+    """The predictions of a succeeded batch job (CSV: the input rows plus
+    `price_pred`), streamed. `409 job_not_finished` while it runs, `404
+    file_not_found` for a job without output (training, failed, cancelled)."""
+    return await _file(session, user, job_id, "output")
+
+
+@router.get(
+    "/{job_id}/errors", response_class=CsvResponse, responses=_FILE_RESPONSES, tags=["jobs"]
+)
+async def download_errors(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> CsvResponse:
+    """The invalid rows of a succeeded batch job (CSV: `row,column,reason`; `row`
+    counts data rows from 1, the header not included). `404 file_not_found`
+    when every row was valid."""
+    return await _file(session, user, job_id, "errors")
 
 
 @router.get("/{job_id}/deliveries", response_model=DeliveryList, tags=["webhooks"])
@@ -133,6 +200,7 @@ def list_deliveries(session: DbSession, user: CurrentUser, job_id: uuid.UUID) ->
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryOut,
     tags=["webhooks"],
+    responses=errors(409),
 )
 def redeliver(session: DbSession, user: CurrentUser, job_id: uuid.UUID) -> DeliveryOut:
     """Send the job's final event once more (same `webhook-id`, so a receiver

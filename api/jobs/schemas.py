@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
-from api.db.base import MAX_INT_ID
+from api.constraints import ALIAS_REGEX, DbInt, ObjectUri
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.ownership import Principal, Promote, visible_uri
 
@@ -17,8 +17,10 @@ from api.ownership import Principal, Promote, visible_uri
 class TrainingJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    train_data: str = Field(description="s3:// URI of the training CSV")
-    test_data: str | None = Field(default=None, description="s3:// URI of a held-out test CSV")
+    train_data: ObjectUri = Field(description="s3:// URI of the training CSV")
+    test_data: ObjectUri | None = Field(
+        default=None, description="s3:// URI of a held-out test CSV"
+    )
     preset: Literal["default", "notebook"] = "default"
     params: dict[str, Any] = Field(default_factory=dict)
     promote: Promote | None = Field(
@@ -32,11 +34,11 @@ class TrainingJobIn(BaseModel):
 class BatchJobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    input_data: str = Field(description="s3:// URI of the CSV to predict")
-    model: Annotated[int, Field(ge=1, le=MAX_INT_ID)] | str = Field(
+    input_data: ObjectUri = Field(description="s3:// URI of the CSV to predict")
+    model: DbInt | Annotated[str, Field(pattern=ALIAS_REGEX)] = Field(
         default="production", description="alias or version number"
     )
-    output_data: str | None = Field(
+    output_data: ObjectUri | None = Field(
         default=None,
         description="where to write predictions: a new key under your output prefix "
         "(`s3://<bucket>/outputs/<your user id>/`); left out, the server picks one there",

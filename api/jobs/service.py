@@ -117,7 +117,9 @@ def enqueue(session: Session, job: Job) -> None:
 
 def _defer_task(session: Session, job: Job) -> None:
     task, queue_name = _TASKS[job.kind]
-    queue.defer_send(session, task, [str(job.id)], queue_name)
+    # The task id is the job id: a resend after a lost message reuses it, which
+    # Celery allows (ids name messages here; no result backend is keyed by them).
+    queue.defer_send(session, task, [str(job.id)], queue_name, task_id=str(job.id))
 
 
 def queue_of(kind: JobKind) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import AdminUser, CurrentUser
+from api.constraints import IsoDateTime
+from api.db.base import MAX_INT_ID
 from api.dependencies import DbSession, open_sessions
 from api.predictions import service
 from api.predictions.schemas import (
@@ -92,9 +93,9 @@ async def predict(request: Request, user: CurrentUser) -> Response:
 def prediction_log(
     session: DbSession,
     _: AdminUser,
-    since: Annotated[datetime | None, Query(description="inclusive; UTC if no offset")] = None,
-    until: Annotated[datetime | None, Query(description="exclusive; UTC if no offset")] = None,
-    model_version: Annotated[int | None, Query(ge=1)] = None,
+    since: Annotated[IsoDateTime | None, Query(description="inclusive; UTC if no offset")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="exclusive; UTC if no offset")] = None,
+    model_version: Annotated[int | None, Query(ge=1, le=MAX_INT_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PredictionLogPage:
     """Logged predictions, newest first, one row per instance (admins only).

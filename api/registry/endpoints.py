@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from api.auth.dependencies import AdminUser, CurrentUser
+from api.constraints import AliasName
 from api.db.base import MAX_INT_ID
 from api.db.tables.model_version import ModelVersion
 from api.dependencies import DbSession
@@ -70,7 +71,7 @@ def get_model(
 
 
 @router.put("/aliases/{alias}", response_model=AliasOut)
-def put_alias(session: DbSession, admin: AdminUser, alias: str, body: AliasIn) -> AliasOut:
+def put_alias(session: DbSession, admin: AdminUser, alias: AliasName, body: AliasIn) -> AliasOut:
     """Point an alias (`production`, `staging`, any `[a-z0-9-]{1,32}`) at a version.
     Admins only. Serving follows within a second. Every move is recorded."""
     previous = service.move_alias(session, alias, body.version, actor_id=admin.id, reason="api")
@@ -78,7 +79,7 @@ def put_alias(session: DbSession, admin: AdminUser, alias: str, body: AliasIn) -
 
 
 @router.delete("/aliases/{alias}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_alias(session: DbSession, admin: AdminUser, alias: str) -> Response:
+def delete_alias(session: DbSession, admin: AdminUser, alias: AliasName) -> Response:
     """Remove an alias. Admins only."""
     service.delete_alias(session, alias, actor_id=admin.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

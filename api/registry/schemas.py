@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.db.base import MAX_INT_ID
+from api.constraints import DbInt
 
 
 class TrainingDataOut(BaseModel):
@@ -36,7 +36,7 @@ class ModelVersionOut(BaseModel):
 
 
 class AliasIn(BaseModel):
-    version: int = Field(ge=1, le=MAX_INT_ID)
+    version: DbInt
 
 
 class AliasOut(BaseModel):

@@ -99,6 +99,13 @@ def resolve(session: Session, model: str | int | None) -> int:
     version = repository.alias_version(session, check_alias_name(model))
     if version is None:
         if model == PRODUCTION:
+            if repository.list_versions(session, 1, None):
+                raise Conflict(
+                    "no model is in production: versions exist, but the 'production' alias "
+                    "points at none of them; an admin moves it with PUT "
+                    "/v1/models/aliases/production, or name a version in 'model'",
+                    code="no_model",
+                )
             raise Conflict("no model is in production yet: train one first", code="no_model")
         raise NotFound(f"no alias {model!r}", code="alias_not_found")
     return version

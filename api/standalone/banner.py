@@ -1,31 +1,20 @@
 """What the runner prints once everything answers: addresses and a curl session.
 
-The curl lines are meant to be pasted into a shell as they are, so they carry the
-real port, user and dataset, and need only curl and python3.
+The curl session is one ``export`` line (the real address and, on the start
+that created it, the password) and then the quickstart snippet of
+``api.standalone.quickstart``, the same text as the README's. It needs only
+curl and python3, and stops with a message at the first step that fails.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.config import get_settings
 from api.standalone.bootstrap import Outcome
-
-# One listing shaped like the demo data, for the predict example.
-EXAMPLE_INSTANCE = {
-    "type": "departamento",
-    "sector": "las condes",
-    "net_usable_area": 120.0,
-    "net_area": 140.0,
-    "n_rooms": 3,
-    "n_bathroom": 2,
-    "latitude": -33.41,
-    "longitude": -70.56,
-}
-_JSON_FIELD = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{}\"])'"
-_FINISHED = '"status": *"(succeeded|failed|cancelled)"'
+from api.standalone.quickstart import QUICKSTART, exports
 
 
 @dataclass(frozen=True)
@@ -39,29 +28,19 @@ class Endpoints:
 
 
 def curl_session(outcome: Outcome, endpoints: Endpoints) -> str:
-    """Log in, predict, submit a batch job over the demo file, poll it to the end."""
+    """Where the API is and the password, then the quickstart snippet (as in the README)."""
     if outcome.generated_password is not None:
-        shell_password = shlex.quote(outcome.generated_password)
+        first = exports(endpoints.api, outcome.generated_password)
     elif endpoints.admin_password_from_env:
-        shell_password = '"$TASADOR_ADMIN_PASSWORD"'  # noqa: S105 (the shell expands it)
+        first = exports(endpoints.api, None)  # TASADOR_ADMIN_PASSWORD is already set
     else:
-        shell_password = "'<the admin password printed on the first start>'"  # noqa: S105
-    auth = '-H "Authorization: Bearer $TOKEN"'
-    as_json = "-H 'Content-Type: application/json'"
-    predict = shlex.quote(json.dumps({"instances": [EXAMPLE_INSTANCE]}))
-    batch = shlex.quote(json.dumps({"input_data": outcome.state.batch_data}))
-    lines = [
-        f"API={endpoints.api}",
-        f"PASSWORD={shell_password}",
-        f'TOKEN=$(curl -sf -X POST "$API/v1/auth/token" -d username={outcome.admin_username} '
-        f'--data-urlencode "password=$PASSWORD" | {_JSON_FIELD.format("access_token")})',
-        f'curl -s -X POST "$API/v1/predictions" {auth} {as_json} -d {predict}; echo',
-        f'JOB=$(curl -sf -X POST "$API/v1/jobs/batch-inference" {auth} {as_json} -d {batch} '
-        f"| {_JSON_FIELD.format('id')})",
-        f"until curl -s \"$API/v1/jobs/$JOB\" {auth} | grep -Eq '{_FINISHED}'; do sleep 1; done",
-        f'curl -s "$API/v1/jobs/$JOB" {auth}; echo',
-    ]
-    return "\n".join(lines)
+        first = exports(endpoints.api, None) + (
+            "\nexport TASADOR_ADMIN_PASSWORD='<the admin password printed on the first start>'"
+        )
+    username = get_settings().admin_username
+    if username != "admin":
+        first += f" TASADOR_ADMIN_USERNAME={shlex.quote(username)}"
+    return f"{first}\n{QUICKSTART}"
 
 
 def render(outcome: Outcome, endpoints: Endpoints) -> str:
@@ -93,7 +72,8 @@ def render(outcome: Outcome, endpoints: Endpoints) -> str:
             "",
             training,
             "",
-            "Try it (log in, predict, run a batch job on the demo file, wait for it):",
+            "Try it: paste these lines into a shell (log in, predict, run a batch job on the",
+            "demo file and download its predictions; each step is checked):",
             "",
             curl_session(outcome, endpoints),
             "",

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from api.auth.dependencies import AdminUser, CurrentUser
 from api.dependencies import DbSession
+from api.error_docs import errors
 from api.users import service
 from api.users.schemas import UserCreate, UserOut
 
@@ -18,7 +19,7 @@ async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user, from_attributes=True)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(409))
 def create_user(body: UserCreate, admin: AdminUser, session: DbSession) -> UserOut:
     """Create a user (admins only). Answers `409 username_taken` when the name
     exists and `422 weak_password` naming the rule a password breaks."""

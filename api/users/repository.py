@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.db.tables.refresh_token import RefreshToken
 from api.db.tables.user import User
 
 
@@ -29,3 +32,13 @@ def add(session: Session, user: User) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def revoke_refresh_tokens(session: Session, user_id: int, now: datetime) -> int:
+    """Revoke every refresh token of the user that is still valid; how many."""
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

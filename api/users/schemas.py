@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+
+from api.constraints import Password, Username
 
 
 class UserOut(BaseModel):
@@ -16,6 +18,6 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str = Field(max_length=64, description="3-64 characters; stored lower-cased.")
-    password: str = Field(description="At least 12 characters, not the username.")
+    username: Username
+    password: Password
     role: Literal["admin", "member"] = "member"

@@ -7,8 +7,9 @@ import re
 from sqlalchemy.orm import Session
 
 from api.auth.passwords import check_password_policy, hash_password
+from api.db.base import utcnow
 from api.db.tables.user import ROLES, User
-from api.errors import Conflict, InvalidInput
+from api.errors import Conflict, InvalidInput, NotFound
 from api.logging import get_logger
 from api.users import repository
 
@@ -74,6 +75,24 @@ def create_user(
     if not repository.add(session, user):
         raise Conflict(f"username {canonical!r} is already taken", code="username_taken")
     log.info("user_created", user_id=user.id, role=role, created_by=created_by)
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Give ``username`` a new password and sign out every login of theirs.
+
+    Every refresh token of the user is revoked, so no session outlives the
+    change for longer than its access token (minutes). The password policy
+    applies; ``404 user_not_found`` for an unknown name.
+    """
+    canonical = normalize_username(username)
+    user = repository.get_by_username(session, canonical)
+    if user is None:
+        raise NotFound(f"no user {canonical!r}", code="user_not_found")
+    check_password_policy(password, canonical)
+    user.password_hash = hash_password(password)
+    revoked = repository.revoke_refresh_tokens(session, user.id, utcnow())
+    log.info("password_set", user_id=user.id, refresh_tokens_revoked=revoked)
     return user
 
 

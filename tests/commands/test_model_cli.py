@@ -234,3 +234,27 @@ def test_train_and_predict_read_and_write_s3_uris(
     )
     errors = pd.read_csv(io.BytesIO(store.get_bytes(report["errors"])))
     assert errors[["row", "column"]].values.tolist() == [[5, "latitude"]]
+
+
+def test_predict_without_invalid_rows_writes_no_errors_file(
+    data: Data, trained: Trained, tmp_path: Path
+) -> None:
+    output = tmp_path / "clean.csv"
+    stale = tmp_path / "clean.errors.csv"
+    stale.write_text("row,column,reason\n")  # from an earlier run
+    result = tasador(
+        "model", "predict", "--model", trained.model, "--input", data.test, "--output", output
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["errors"] is None
+    assert not stale.exists()
+
+
+def test_train_shows_its_progress_on_stderr(data: Data, tmp_path: Path) -> None:
+    result = tasador(
+        "model", "train", "--train-data", data.train, "--preset", "notebook",
+        "--param", "n_estimators=30", "--output", tmp_path / "m.tsm",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "training [" in result.stderr and "100%" in result.stderr
+    assert result.stdout.count("\n") == 1  # stdout stays one JSON line

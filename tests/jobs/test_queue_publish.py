@@ -50,6 +50,12 @@ def test_the_message_is_the_one_celery_sends(flushed_broker: None) -> None:
         assert {k: v for k, v in ours[part].items() if k not in varying} == {
             k: v for k, v in expected[part].items() if k not in varying
         }
+    named = queue_redis.publish(
+        url, queue.TASK_RUN_TRAINING, args, "publish-probe", task_id=args[0]
+    )
+    raw = redis.Redis.from_url(url).rpop("publish-probe")
+    assert isinstance(raw, bytes) and named == args[0]
+    assert json.loads(raw)["headers"]["id"] == args[0]  # a job's task carries the job id
     same = {k: v for k, v in ours.items() if k not in {"headers", "properties", "body"}}
     assert same == {k: v for k, v in expected.items() if k not in {"headers", "properties", "body"}}
 

@@ -83,6 +83,17 @@ def test_without_a_production_model_the_answer_is_409_no_model(
     assert response.json()["error"]["code"] == "no_model"
 
 
+def test_with_versions_but_no_production_alias_the_answer_says_so(
+    api: TestClient, member_headers: dict[str, str], register_model: RegisterModel
+) -> None:
+    register_model(0, alias=None)
+    response = api.post("/v1/predictions", json={"instances": [instance()]}, headers=member_headers)
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "no_model"
+    assert "versions exist" in error["message"] and "train one" not in error["message"]
+
+
 def test_unknown_version_and_unknown_alias_answer_404(
     api: TestClient, member_headers: dict[str, str], registered_model: int
 ) -> None:

@@ -12,7 +12,7 @@ An expected answer is a status, or ``SHOWS``/``HIDES``: ``200`` with the object
 the body. Objects are made fresh for every call, so a call that changes or
 deletes one never decides the next call's answer.
 
-Size: 37 (method, path) pairs x 4 principals x 2 objects = 296 calls.
+Size: 39 (method, path) pairs x 4 principals x 2 objects = 312 calls.
 """
 
 from __future__ import annotations
@@ -195,6 +195,19 @@ def _job_path(suffix: str = "", status: str = JobStatus.QUEUED) -> Build:
     return lambda w, owner: Call(f"/v1/jobs/{w.job(owner, status).id}{suffix}")
 
 
+def _job_file(kind: str) -> Build:
+    """A succeeded batch job of the owner's with both files stored."""
+
+    def build(w: World, owner: User) -> Call:
+        job = w.job(owner, JobStatus.SUCCEEDED)
+        files = {name: w.dataset(owner).uri for name in ("output_data", "errors_data")}
+        job.kind, job.result = JobKind.BATCH_INFERENCE, files
+        w.session.commit()
+        return Call(f"/v1/jobs/{job.id}/{kind}")
+
+    return build
+
+
 def _model_probe(single: bool) -> Build:
     """A version trained on the owner's dataset; the probe is that dataset's URI."""
 
@@ -281,6 +294,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/jobs/{job_id}"): Row(_job_path(), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/cancel"): Row(_job_path("/cancel"), *owned(200)),
     ("GET", "/v1/jobs/{job_id}/deliveries"): Row(_job_path("/deliveries"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/output"): Row(_job_file("output"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/errors"): Row(_job_file("errors"), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/deliveries/redeliver"): Row(
         _job_path("/deliveries/redeliver", JobStatus.SUCCEEDED), *owned(202)
     ),

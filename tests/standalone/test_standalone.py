@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.perf.stack import free_port
-from tests.standalone.process import Standalone, clean_environment, live_processes_in_sessions
+from tests.standalone.process import Standalone, live_processes_in_sessions
+from tests.standalone.test_quickstart import run_snippet
 
 START_TIMEOUT = 90.0
 FIRST_MODEL_TIMEOUT = 90.0
@@ -60,18 +60,17 @@ def _stop_and_check_nothing_is_left(run: Standalone) -> None:
     assert live_processes_in_sessions(set(children.values())) == []
 
 
-def _run_printed_curl_session(banner: str) -> str:
-    """The banner's curl lines, pasted into bash as they are; the last output line."""
-    script = banner[banner.index("API=") : banner.index("Press Ctrl-C")]
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_environment(),
-        check=False,
-    )
+def _run_printed_curl_session(banner: str, cwd: Path) -> str:
+    """The banner's lines, pasted into bash as they are; the last output line."""
+    script = banner[banner.index("export TASADOR_API=") : banner.index("Press Ctrl-C")]
+    done = run_snippet(script, cwd, {}, timeout=120)
     assert done.returncode == 0, done.stderr
+    wrong = re.sub(r"TASADOR_ADMIN_PASSWORD=\S+", "TASADOR_ADMIN_PASSWORD=wrong-password", script)
+    started = time.monotonic()
+    refused = run_snippet(wrong, cwd, {}, timeout=30)
+    assert refused.returncode != 0
+    assert time.monotonic() - started < 15
+    assert "quickstart: cannot log in" in refused.stderr
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -104,9 +103,9 @@ def test_standalone_trains_serves_batch_jobs_keeps_data_and_stops_every_process(
             assert answer.json()["model_version"] == 1
             assert answer.json()["predictions"][0]["price"] > 0
 
-            batch_uri = re.search(r'"input_data": "(s3://[^"]+)"', banner)
-            assert batch_uri, banner
-            submitted = client.post("/v1/jobs/batch-inference", json={"input_data": batch_uri[1]})
+            datasets = {d["name"]: d["uri"] for d in client.get("/v1/datasets").json()}
+            batch_uri = datasets["demo-batch"]
+            submitted = client.post("/v1/jobs/batch-inference", json={"input_data": batch_uri})
             assert submitted.status_code == 202, submitted.text
             batch = _wait_for_job(client, submitted.json()["id"], 60)
             assert batch["status"] == "succeeded", batch
@@ -121,8 +120,10 @@ def test_standalone_trains_serves_batch_jobs_keeps_data_and_stops_every_process(
         assert sorted(name.split("@")[0] for name in workers) == ["default", "training"]
 
         if shutil.which("curl") and shutil.which("python3"):
-            last = _run_printed_curl_session(banner)
-            assert '"status":"succeeded"' in last, last
+            last = _run_printed_curl_session(banner, tmp_path)
+            rows = len((tmp_path / ".tasador" / "predictions.csv").read_text().splitlines()) - 1
+            assert last.endswith(f"succeeded: {rows} rows in .tasador/predictions.csv"), last
+            assert rows == batch["result"]["rows"]  # type: ignore[index]
 
         _stop_and_check_nothing_is_left(run)
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from api.auth.passwords import verify_password
 from api.commands.users import app
 from api.config import get_settings
+from api.db.base import utcnow
 from api.db.session import session_scope
+from api.db.tables.refresh_token import RefreshToken
 from api.users.repository import get_by_username
 
 runner = CliRunner()
@@ -69,3 +73,38 @@ def test_bootstrap_admin_is_idempotent(committed_db: Engine, admin_password: str
     assert "created" in first.output
     assert "already exists" in second.output
     assert _stored_password_matches("chief", admin_password)
+
+
+def test_set_password_replaces_a_lost_password_and_signs_the_user_out(
+    committed_db: Engine,
+) -> None:
+    get_settings.cache_clear()
+    old, new = "the forgotten password", "the brand new password"
+    assert runner.invoke(app, ["create", "--username", "forgetful"], input=f"{old}\n{old}\n")
+    with session_scope() as session:
+        user = get_by_username(session, "forgetful")
+        assert user is not None
+        session.add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=uuid.uuid4(),
+                token_hash=uuid.uuid4().hex,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
+
+    result = runner.invoke(app, ["set-password", "Forgetful", "--password-stdin"], input=f"{new}\n")
+    assert result.exit_code == 0, result.output
+    assert new not in result.output
+    assert _stored_password_matches("forgetful", new)
+    assert not _stored_password_matches("forgetful", old)
+    with session_scope() as session:
+        tokens = session.scalars(select(RefreshToken.revoked_at)).all()
+        assert tokens and all(revoked is not None for revoked in tokens)
+
+    weak = runner.invoke(app, ["set-password", "forgetful", "--password-stdin"], input="short\n")
+    assert weak.exit_code == 1
+    assert "at least 12 characters" in weak.output
+    unknown = runner.invoke(app, ["set-password", "nobody", "--password-stdin"], input=f"{new}\n")
+    assert unknown.exit_code == 1
+    assert "no user 'nobody'" in unknown.output

@@ -87,7 +87,11 @@ def _insert(session: Session, ctx: JobContext, split: Split, rows: int) -> None:
 def send_partition(session: Session, job_id: uuid.UUID, number: int) -> None:
     """Send the partition's task once ``session`` has committed."""
     queue.defer_send(
-        session, queue.TASK_RUN_BATCH_PARTITION, [str(job_id), number], queue.QUEUE_INFERENCE
+        session,
+        queue.TASK_RUN_BATCH_PARTITION,
+        [str(job_id), number],
+        queue.QUEUE_INFERENCE,
+        task_id=f"{job_id}-part-{number}",  # Flower shows whose partition it is
     )
 
 
