@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast chaos lint format bench run clean
+.PHONY: install test test-fast chaos lint format bench run screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=..." >&2; exit 1; }
@@ -41,6 +41,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	bash tests/with-services.sh $(BIN)/python -m tests.perf.run
+
+# Every /ui page at 1400 px wide from a demo run of `tasador standalone`, into docs/ui/.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.ui.screenshots docs/ui
 
 run: $(STAMP)
 	$(BIN)/tasador standalone

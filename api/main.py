@@ -30,6 +30,7 @@ from api.openapi import install_openapi
 from api.predictions.endpoints import router as predictions_router
 from api.predictions.serving import serving_lifespan
 from api.registry.endpoints import router as models_router
+from api.ui.endpoints import install_ui
 from api.users.endpoints import router as users_router
 from api.webhooks.endpoints import router as webhooks_router
 
@@ -191,5 +192,6 @@ def create_app() -> FastAPI:
     app.include_router(datasets_router)
     app.include_router(webhooks_router)
     app.include_router(models_router)
+    install_ui(app)
     install_openapi(app)
     return app

@@ -67,4 +67,9 @@ if ! answers "$REDIS_HOST" "$REDIS_PORT"; then
   started+=(redis)
 fi
 
+# The browser tests of /ui drive Debian's Chromium; without it they are skipped.
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  apt_install chromium chromium-driver || echo "chromium could not be installed: the browser tests will be skipped"
+fi
+
 "$@"

@@ -14,6 +14,7 @@ from api.auth.identity import Account, SignedInUser
 from api.auth.opaque import API_KEY_PREFIX, digest, display_prefix, new_secret
 from api.db.base import utcnow
 from api.db.tables.api_key import ApiKey
+from api.db.tables.user import User
 from api.errors import NotFound
 from api.logging import get_logger
 
@@ -51,6 +52,11 @@ def create(
 
 def list_for(session: Session, user: Account) -> Sequence[ApiKey]:
     return repository.active_api_keys(session, user.id)
+
+
+def list_all(session: Session, limit: int = 500) -> list[tuple[ApiKey, User]]:
+    """Every unrevoked key and its owner, for the admin overview (hashes are never shown)."""
+    return repository.unrevoked_api_keys_with_owners(session, limit)
 
 
 def revoke(session: Session, user: Account, key_id: int, client_address: str) -> None:

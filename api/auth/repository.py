@@ -83,6 +83,18 @@ def active_api_keys(session: Session, user_id: int) -> Sequence[ApiKey]:
     return session.scalars(stmt).all()
 
 
+def unrevoked_api_keys_with_owners(session: Session, limit: int) -> list[tuple[ApiKey, User]]:
+    """Every key not revoked, with its owner, newest first (at most ``limit``)."""
+    stmt = (
+        select(ApiKey, User)
+        .join(User, User.id == ApiKey.user_id)
+        .where(ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(limit)
+    )
+    return [(key, owner) for key, owner in session.execute(stmt)]
+
+
 def touch_api_key(session: Session, key_id: int, now: datetime, stale_before: datetime) -> None:
     """Record a use, but write only when the stored value is older than ``stale_before``.
 

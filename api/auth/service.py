@@ -63,7 +63,15 @@ def start_login(session: Session, username: str, client_address: str) -> throttl
 def finish_login(
     session: Session, ticket: throttle.Ticket, username: str, password: str
 ) -> TokenPair:
-    """A new token pair (and a new refresh-token family) for valid credentials.
+    """A new token pair (and a new refresh-token family) for valid credentials."""
+    user = check_login(session, ticket, username, password)
+    pair = _issue_pair(session, user, uuid.uuid4(), utcnow())
+    log.info("login_succeeded", user_id=user.id, client=ticket.client_address)
+    return pair
+
+
+def check_login(session: Session, ticket: throttle.Ticket, username: str, password: str) -> User:
+    """The user whose valid credentials these are (``invalid_credentials`` otherwise).
 
     Unknown user, disabled user and wrong password give the same error after the
     same argon2 work, so neither the answer nor its timing reveals which it was.
@@ -82,9 +90,7 @@ def finish_login(
     if new_hash is not None:
         user.password_hash = new_hash
     throttle.record_success(session, ticket)
-    pair = _issue_pair(session, user, uuid.uuid4(), utcnow())
-    log.info("login_succeeded", user_id=user.id, client=ticket.client_address)
-    return pair
+    return user
 
 
 def refresh(session: Session, refresh_token: str, client_address: str) -> TokenPair:

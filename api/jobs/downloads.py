@@ -17,13 +17,13 @@ from typing import Final, Literal
 from sqlalchemy.orm import Session
 
 from api.auth.identity import Account
-from api.db.tables.job import JobStatus
+from api.db.tables.job import Job, JobStatus
 from api.errors import Conflict, NotFound
 from api.jobs import service
 from api.storage import get_store
 
 FileKind = Literal["output", "errors"]
-_RESULT_KEY: Final[dict[str, str]] = {"output": "output_data", "errors": "errors_data"}
+_RESULT_KEY: Final[dict[FileKind, str]] = {"output": "output_data", "errors": "errors_data"}
 CHUNK_BYTES: Final[int] = 256 * 1024
 
 
@@ -37,6 +37,14 @@ class Download:
 def download_path(job_id: uuid.UUID, kind: FileKind) -> str:
     """The API path of a job's file, for links."""
     return f"/v1/jobs/{job_id}/{kind}"
+
+
+def available(job: Job) -> list[FileKind]:
+    """The files of ``job`` that can be fetched now: none until it has succeeded."""
+    if job.status != JobStatus.SUCCEEDED:
+        return []
+    result = job.result or {}
+    return [kind for kind, key in _RESULT_KEY.items() if isinstance(result.get(key), str)]
 
 
 def find_download(session: Session, user: Account, job_id: uuid.UUID, kind: FileKind) -> Download:

@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 from api.ml.cleaning import clean_training_rows
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
-from api.ml.schema import CATEGORICAL, FEATURES, TARGET
+from api.ml.schema import CATEGORICAL, FEATURES, NUMERIC, TARGET
 
 HOLDOUT_FRACTION: Final[float] = 0.2
 HOLDOUT_SEED: Final[int] = 20240601
@@ -61,6 +61,9 @@ class TrainResult:
     evaluation: dict[str, Any]
     rows: dict[str, Any] = field(default_factory=dict)
     fit_seconds: float = 0.0
+    # The rows the metrics come from, with the evaluated model's predictions
+    # (columns sector, type, actual, predicted): what the charts are drawn from.
+    evaluation_rows: pd.DataFrame | None = None
 
 
 def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
@@ -139,8 +142,29 @@ def _fit(estimator: Any, frame: pd.DataFrame, reporter: _Reporter) -> None:
     estimator.fit(frame[FEATURES], y, regressor__monitor=reporter.monitor)
 
 
-def _score(estimator: Any, frame: pd.DataFrame) -> dict[str, float | None]:
-    return compute_metrics(frame[TARGET].to_numpy(), estimator.predict(frame[FEATURES]))
+def _score(estimator: Any, frame: pd.DataFrame) -> tuple[dict[str, float | None], pd.DataFrame]:
+    """The metrics on ``frame`` and its rows with their predictions."""
+    actual = frame[TARGET].to_numpy()
+    predicted = estimator.predict(frame[FEATURES])
+    rows = pd.DataFrame(
+        {
+            "sector": frame["sector"].to_numpy(),
+            "type": frame["type"].to_numpy(),
+            "actual": actual,
+            "predicted": predicted,
+        }
+    )
+    return compute_metrics(actual, predicted), rows
+
+
+def feature_importances(estimator: Any) -> dict[str, float]:
+    """Each input feature's share of the boosted trees' impurity reduction."""
+    pipeline = getattr(estimator, "regressor_", estimator)
+    regressor = pipeline.named_steps["regressor"]
+    spec_numeric = pipeline.named_steps["encode"].remainder == "passthrough"
+    names = [*CATEGORICAL, *NUMERIC] if spec_numeric else list(CATEGORICAL)
+    values = regressor.feature_importances_
+    return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
 def holdout_split(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +221,7 @@ def train(
     if test_df is not None:
         reporter.phase(0.0, 1.0)
         _fit(estimator, fitted, reporter)
-        metrics = _score(estimator, test_df)
+        metrics, scored = _score(estimator, test_df)
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
     else:
         held, kept = holdout_split(len(train_df))
@@ -208,7 +232,7 @@ def train(
         first_end = share / (1.0 + share) if refit else 1.0
         reporter.phase(0.0, first_end)
         _fit(estimator, part, reporter)
-        metrics = _score(estimator, holdout)
+        metrics, scored = _score(estimator, holdout)
         evaluation = {
             "on": "holdout",
             "fraction": HOLDOUT_FRACTION,
@@ -229,4 +253,5 @@ def train(
         evaluation=evaluation,
         rows=rows,
         fit_seconds=time.perf_counter() - started,
+        evaluation_rows=scored,
     )

@@ -28,6 +28,18 @@ def artifact_uri(job_id: str) -> str:
     return ownership.artifact_uri(job_id)
 
 
+def chart_uri(artifact_uri: str, name: str) -> str:
+    """Where the chart ``name`` (see ``api.ml.charts``) of a model lives: beside its artifact."""
+    return f"{artifact_uri.rsplit('/', 1)[0]}/charts/{name}.svg"
+
+
+def read_chart(artifact_uri: str, name: str) -> bytes | None:
+    """A model's chart, or None if it has none (models trained before charts existed)."""
+    uri = chart_uri(artifact_uri, name)
+    store = get_store()
+    return store.get_bytes(uri) if store.exists(uri) else None
+
+
 def save(uri: str, artifact: artifacts.ModelArtifact) -> None:
     get_store().put_bytes(uri, artifacts.to_bytes(artifact, signing_key=_key()))
 

@@ -68,6 +68,11 @@ def remove_alias(session: Session, name: str) -> None:
     session.execute(delete(ModelAlias).where(ModelAlias.name == name))
 
 
+def recent_events(session: Session, limit: int) -> Sequence[AliasEvent]:
+    stmt = select(AliasEvent).order_by(AliasEvent.created_at.desc(), AliasEvent.id.desc())
+    return session.scalars(stmt.limit(limit)).all()
+
+
 def add_event(session: Session, event: AliasEvent) -> None:
     session.add(event)
     session.flush()

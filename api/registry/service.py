@@ -111,6 +111,11 @@ def resolve(session: Session, model: str | int | None) -> int:
     return version
 
 
+def alias_history(session: Session, limit: int = 200) -> Sequence[AliasEvent]:
+    """The latest alias moves and deletions, newest first: who moved what, when."""
+    return repository.recent_events(session, limit)
+
+
 def move_alias(
     session: Session, name: str, version: int, *, actor_id: int | None, reason: str = ""
 ) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -18,6 +19,11 @@ def get(session: Session, user_id: int) -> User | None:
 
 def get_by_username(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).first()
+
+
+def list_all(session: Session, limit: int) -> Sequence[User]:
+    """Users by name (at most ``limit``)."""
+    return session.scalars(select(User).order_by(User.username).limit(limit)).all()
 
 
 def add(session: Session, user: User) -> bool:

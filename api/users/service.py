@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,11 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.@-]{2,63}$")
 
 def get(session: Session, user_id: int) -> User | None:
     return repository.get(session, user_id)
+
+
+def list_users(session: Session, limit: int = 500) -> Sequence[User]:
+    """Every user by name, for the admin overview."""
+    return repository.list_all(session, limit)
 
 
 def get_by_username(session: Session, username: str) -> User | None:

@@ -102,3 +102,14 @@ def test_the_image_leaves_out_development_and_standalone_packages() -> None:
     for command in installs:
         assert "optional-dependencies" not in command and ".[" not in command, command
     assert any("['project']['dependencies']" in command for command in installs), installs
+
+
+def test_the_package_carries_every_template_and_static_file_of_the_pages() -> None:
+    # The image installs the package as a wheel, which holds only the files
+    # package-data names besides the Python modules.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["package-data"]["api.ui"]
+    package = ROOT / "api" / "ui"
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    needed = {p for folder in ("templates", "static") for p in (package / folder).iterdir()}
+    assert needed and needed <= shipped

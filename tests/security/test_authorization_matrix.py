@@ -12,7 +12,11 @@ An expected answer is a status, or ``SHOWS``/``HIDES``: ``200`` with the object
 the body. Objects are made fresh for every call, so a call that changes or
 deletes one never decides the next call's answer.
 
-Size: 39 (method, path) pairs x 4 principals x 2 objects = 312 calls.
+Pages under ``/ui`` are called with the caller's session cookie instead of a
+bearer token (and the session's CSRF token in their forms); without a session
+they redirect to the login form (``303``), and their refusals are pages.
+
+Size: 56 (method, path) pairs x 4 principals x 2 objects = 448 calls.
 """
 
 from __future__ import annotations
@@ -33,11 +37,16 @@ from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.jobs import state
 from api.main import create_app
+from api.ml.charts import FEATURE_IMPORTANCE, render_charts
 from api.ownership import dataset_uri
 from api.registry import service as registry_service
+from api.registry.artifacts import chart_uri
 from api.storage import get_store
+from api.ui import session as ui_session
+from api.ui.session import LOGIN_CSRF_COOKIE
 from tests.fixtures.db import TEST_PASSWORD, HeadersFor, MakeUser
 from tests.security.tenants import StoredModel, csv_bytes, store_model
+from tests.ui.conftest import chart_frame
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,13 @@ class World:
         assert answer.status_code == 200, answer.text
         return str(answer.json()["refresh_token"])
 
+    def charted_model(self, training_uri: str = "s3://tests/train.csv") -> StoredModel:
+        """A registered version with one chart stored beside its artifact."""
+        model = self.model(training_uri)
+        svg = render_charts(chart_frame(model.version), {"sector": 1.0})[FEATURE_IMPORTANCE]
+        get_store().put_bytes(chart_uri(model.artifact_uri, FEATURE_IMPORTANCE), svg)
+        return model
+
     def alias(self) -> str:
         name = f"matrix-{uuid.uuid4().hex[:8]}"
         registry_service.move_alias(self.session, name, self.model().version, actor_id=None)
@@ -178,6 +194,26 @@ def listed(admin_other: Expected = SHOWS) -> tuple[Expected, ...]:
     return (401, SHOWS, HIDES, SHOWS, admin_other)
 
 
+# Pages: without a session, a redirect to the login form instead of a 401.
+def page(status: int) -> tuple[Expected, ...]:
+    return (303, status, status, status, status)
+
+
+def owned_page(status: int) -> tuple[Expected, ...]:
+    return (303, status, 404, status, status)
+
+
+def admin_page(status: int) -> tuple[Expected, ...]:
+    return (303, 403, 403, status, status)
+
+
+def listed_page() -> tuple[Expected, ...]:
+    return (303, SHOWS, HIDES, SHOWS, SHOWS)
+
+
+CALLER_CSRF = "<the caller's CSRF token>"  # replaced by the caller's token when called
+
+
 HOME = {
     "type": "departamento",
     "sector": "las condes",
@@ -195,15 +231,16 @@ def _job_path(suffix: str = "", status: str = JobStatus.QUEUED) -> Build:
     return lambda w, owner: Call(f"/v1/jobs/{w.job(owner, status).id}{suffix}")
 
 
-def _job_file(kind: str) -> Build:
-    """A succeeded batch job of the owner's with both files stored."""
+def _job_file(path: str) -> Build:
+    """A succeeded batch job of the owner's with both files stored; ``path`` has
+    ``{id}`` where the job's id goes."""
 
     def build(w: World, owner: User) -> Call:
         job = w.job(owner, JobStatus.SUCCEEDED)
         files = {name: w.dataset(owner).uri for name in ("output_data", "errors_data")}
         job.kind, job.result = JobKind.BATCH_INFERENCE, files
         w.session.commit()
-        return Call(f"/v1/jobs/{job.id}/{kind}")
+        return Call(path.format(id=job.id))
 
     return build
 
@@ -243,6 +280,26 @@ def _datasets(w: World, owner: User) -> Call:
 
 def _jobs(w: World, owner: User) -> Call:
     return Call("/v1/jobs", probe=str(w.job(owner).id))
+
+
+def _job_page(suffix: str = "") -> Build:
+    return lambda w, owner: Call(f"/ui/jobs/{w.job(owner).id}{suffix}")
+
+
+def _version_page(w: World, owner: User) -> Call:
+    training_uri = w.dataset(owner).uri
+    return Call(f"/ui/models/{w.model(training_uri).version}", probe=training_uri)
+
+
+def _ui_login(w: World, owner: User) -> Call:
+    nonce = "matrix-login-nonce"
+    form = {"username": owner.username, "password": TEST_PASSWORD, "csrf": nonce}
+    return Call("/ui/login", {"data": form, "headers": {"Cookie": f"{LOGIN_CSRF_COOKIE}={nonce}"}})
+
+
+def _ui_predict(w: World, owner: User) -> Call:
+    form = {"csrf": CALLER_CSRF, "model": str(w.model().version)}
+    return Call("/ui/predict", {"data": {**form, **{k: str(v) for k, v in HOME.items()}}})
 
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -294,8 +351,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/jobs/{job_id}"): Row(_job_path(), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/cancel"): Row(_job_path("/cancel"), *owned(200)),
     ("GET", "/v1/jobs/{job_id}/deliveries"): Row(_job_path("/deliveries"), *owned(200)),
-    ("GET", "/v1/jobs/{job_id}/output"): Row(_job_file("output"), *owned(200)),
-    ("GET", "/v1/jobs/{job_id}/errors"): Row(_job_file("errors"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/output"): Row(_job_file("/v1/jobs/{id}/output"), *owned(200)),
+    ("GET", "/v1/jobs/{job_id}/errors"): Row(_job_file("/v1/jobs/{id}/errors"), *owned(200)),
     ("POST", "/v1/jobs/{job_id}/deliveries/redeliver"): Row(
         _job_path("/deliveries/redeliver", JobStatus.SUCCEEDED), *owned(202)
     ),
@@ -323,6 +380,42 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/predictions/log"): Row(plain("/v1/predictions/log"), *admins_only(200)),
     ("GET", "/v1/ping"): Row(plain("/v1/ping"), *signed_in(200)),
+    # Pages: what the API shows each caller, and nothing more.
+    ("GET", "/ui"): Row(plain("/ui"), *everyone(303)),
+    ("GET", "/ui/login"): Row(plain("/ui/login"), *everyone(200)),
+    ("POST", "/ui/login"): Row(_ui_login, *everyone(303)),
+    ("POST", "/ui/logout"): Row(plain("/ui/logout", data={"csrf": CALLER_CSRF}), *everyone(303)),
+    ("GET", "/ui/models"): Row(plain("/ui/models"), *page(200)),
+    ("GET", "/ui/models/compare"): Row(
+        lambda w, owner: Call(f"/ui/models/compare?a={w.model().version}&b={w.model().version}"),
+        *page(200),
+    ),
+    ("GET", "/ui/models/{version}"): Row(_version_page, *listed_page()),
+    ("GET", "/ui/models/{version}/charts/{name}.svg"): Row(
+        lambda w, owner: Call(
+            f"/ui/models/{w.charted_model().version}/charts/{FEATURE_IMPORTANCE}.svg"
+        ),
+        *page(200),
+    ),
+    ("GET", "/ui/jobs"): Row(
+        lambda w, owner: Call("/ui/jobs", probe=str(w.job(owner).id)[:8]), *listed_page()
+    ),
+    ("GET", "/ui/jobs/{job_id}"): Row(_job_page(), *owned_page(200)),
+    ("GET", "/ui/jobs/{job_id}/state"): Row(_job_page("/state"), *owned_page(200)),
+    ("GET", "/ui/jobs/{job_id}/download/{kind}"): Row(
+        _job_file("/ui/jobs/{id}/download/output"), *owned_page(200)
+    ),
+    ("GET", "/ui/admin/users"): Row(plain("/ui/admin/users"), *admin_page(200)),
+    ("GET", "/ui/admin/aliases"): Row(plain("/ui/admin/aliases"), *admin_page(200)),
+    ("POST", "/ui/admin/aliases"): Row(
+        lambda w, owner: Call(
+            "/ui/admin/aliases",
+            {"data": {"csrf": CALLER_CSRF, "alias": w.alias(), "version": str(w.model().version)}},
+        ),
+        *admin_page(200),
+    ),
+    ("GET", "/ui/predict"): Row(plain("/ui/predict"), *page(200)),
+    ("POST", "/ui/predict"): Row(_ui_predict, *page(200)),
 }
 
 
@@ -366,6 +459,21 @@ def _cells(world: World, row: Row) -> list[tuple[str, str, User | None, User, Ex
     ]
 
 
+def _credentials(world: World, caller: User | None, is_page: bool) -> dict[str, str]:
+    if caller is None:
+        return {}
+    if is_page:
+        return {"Cookie": f"{ui_session.COOKIE_NAME}={ui_session.issue(caller.id)}"}
+    return world.headers_for(caller)
+
+
+def _csrf(headers: dict[str, str]) -> str:
+    """The CSRF token of the session in ``headers`` (none: a token no session has)."""
+    cookie = headers.get("Cookie", "").partition("=")[2]
+    found = ui_session.read(cookie)
+    return ui_session.csrf_token(found.session_id) if found else "no-session"
+
+
 @pytest.mark.parametrize(
     ("method", "path"), [pytest.param(*key, id=" ".join(key)) for key in sorted(MATRIX)]
 )
@@ -376,8 +484,14 @@ def test_route_answers_each_principal_as_the_matrix_says(
     wrong = []
     for principal, case, caller, owner, expected in _cells(world, row):
         call = row.build(world, owner)
-        headers = world.headers_for(caller) if caller is not None else {}
-        answer = world.client.request(method, call.path, headers=headers, **call.kwargs)
+        is_page = call.path.startswith("/ui")
+        headers, kwargs = _credentials(world, caller, is_page), dict(call.kwargs)
+        headers.update(kwargs.pop("headers", {}))
+        if is_page:
+            kwargs["follow_redirects"] = False
+            if kwargs.get("data", {}).get("csrf") == CALLER_CSRF:
+                kwargs["data"] = {**kwargs["data"], "csrf": _csrf(headers)}
+        answer = world.client.request(method, call.path, headers=headers, **kwargs)
         status = expected.status if isinstance(expected, Sees) else expected
         got: Expected = answer.status_code
         if isinstance(expected, Sees) and answer.status_code == expected.status:
@@ -385,6 +499,6 @@ def test_route_answers_each_principal_as_the_matrix_says(
             got = Sees(shown=call.probe in answer.text)
         if got != expected:
             wrong.append(f"{principal}, {case} object: expected {expected}, got {got}")
-        elif status >= 400 and answer.content:
+        elif status >= 400 and answer.content and not is_page:
             assert "error" in answer.json(), answer.text  # refusals use the one envelope
     assert wrong == [], f"{method} {path}\n" + "\n".join(wrong)

@@ -18,11 +18,22 @@ from api.jobs.execution.inputs import load_training_csv
 from api.jobs.execution.promotion import Decision, apply_promotion, decide_promotion
 from api.jobs.execution.runner import run_job
 from api.jobs.schemas import TrainingResult
+from api.logging import get_logger
 from api.ml import artifact as artifacts
+from api.ml import charts
 from api.ml.presets import ParamError
-from api.ml.training import TrainingCancelled, TrainingDataError, train
+from api.ml.training import (
+    TrainingCancelled,
+    TrainingDataError,
+    TrainResult,
+    feature_importances,
+    train,
+)
 from api.registry import artifacts as registry_artifacts
 from api.registry import service as registry_service
+from api.storage import get_store
+
+log = get_logger("api.jobs.execution.training_job")
 
 # Reading and validating is the first 10 % of the progress bar, storing the last 5 %.
 _READ_SHARE = 0.10
@@ -31,6 +42,24 @@ _FIT_SHARE = 0.85
 
 def run_training(job_id: str) -> Outcome | None:
     return run_job(job_id, _train)
+
+
+def _stage_charts(ctx: JobContext, artifact_uri: str, result: TrainResult) -> None:
+    """Draw the model's charts now, so that pages only read them; published with the
+    artifact by the attempt that registers the version."""
+    if result.evaluation_rows is None:
+        return
+    try:
+        drawn = charts.render_charts(result.evaluation_rows, feature_importances(result.estimator))
+    except Exception as exc:  # a model without pictures is still a model
+        log.warning(
+            "charts_not_drawn", job_id=str(ctx.job_id), error=f"{type(exc).__name__}: {exc}"
+        )
+        return
+    store = get_store()
+    for name, svg in drawn.items():
+        final = registry_artifacts.chart_uri(artifact_uri, name)
+        store.put_bytes(ctx.stage(final, f"chart-{name}.svg"), svg)
 
 
 def _train(ctx: JobContext) -> Finalizer:
@@ -60,6 +89,7 @@ def _train(ctx: JobContext) -> Finalizer:
     uri = registry_artifacts.artifact_uri(str(ctx.job_id))
     # Published when the job is recorded.
     registry_artifacts.save(ctx.stage(uri, "model.tsm"), artifact)
+    _stage_charts(ctx, uri, result)
     decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 

@@ -1,0 +1,130 @@
+"""Try a prediction: the eight features in a form, answered with the price.
+
+The form is answered by the same code as ``POST /v1/predictions`` (validation,
+serving cache, prediction log), so what it says is what the API would say.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import open_sessions
+from api.errors import TasadorError
+from api.ml.schema import FEATURES, NUMERIC
+from api.predictions import service as predictions_service
+from api.ui.dependencies import UiUser, check_csrf, render
+
+router = APIRouter(prefix="/ui/predict", include_in_schema=False)
+
+# A flat in Las Condes: what the form shows before anyone types.
+EXAMPLE: Final[dict[str, str]] = {
+    "type": "departamento",
+    "sector": "las condes",
+    "net_usable_area": "80",
+    "net_area": "90",
+    "n_rooms": "2",
+    "n_bathroom": "2",
+    "latitude": "-33.41",
+    "longitude": "-70.56",
+}
+LABELS: Final[dict[str, str]] = {
+    "type": "Type",
+    "sector": "Sector",
+    "net_usable_area": "Net usable area (m²)",
+    "net_area": "Net area (m²)",
+    "n_rooms": "Rooms",
+    "n_bathroom": "Bathrooms",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+}
+
+
+def _number(text: str) -> float | str:
+    """A number if the text is one; otherwise the text, for the validator to name."""
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        return text
+
+
+def _page(
+    request: Request, viewer: Any, values: dict[str, str], status: int, **extra: Any
+) -> Response:
+    return render(
+        request,
+        "predict.html",
+        viewer,
+        status,
+        values=values,
+        features=FEATURES,
+        labels=LABELS,
+        **extra,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def predict_form(request: Request, viewer: UiUser) -> Response:
+    return _page(request, viewer, {**EXAMPLE, "model": "production"}, 200)
+
+
+@router.post("", response_class=HTMLResponse)
+async def predict(
+    request: Request,
+    viewer: UiUser,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    model: Annotated[str, Form(max_length=64)] = "production",
+    type: Annotated[str, Form(max_length=64)] = "",
+    sector: Annotated[str, Form(max_length=256)] = "",
+    net_usable_area: Annotated[str, Form(max_length=64)] = "",
+    net_area: Annotated[str, Form(max_length=64)] = "",
+    n_rooms: Annotated[str, Form(max_length=64)] = "",
+    n_bathroom: Annotated[str, Form(max_length=64)] = "",
+    latitude: Annotated[str, Form(max_length=64)] = "",
+    longitude: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    check_csrf(viewer, csrf)
+    values = {
+        "type": type,
+        "sector": sector,
+        "net_usable_area": net_usable_area,
+        "net_area": net_area,
+        "n_rooms": n_rooms,
+        "n_bathroom": n_bathroom,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    instance: dict[str, Any] = {
+        name: _number(values[name]) if name in NUMERIC else values[name] for name in FEATURES
+    }
+    chosen: int | str = int(model) if model.strip().isdigit() else model.strip() or "production"
+    body = json.dumps({"model": chosen, "instances": [instance]}).encode()
+    request_id = getattr(request.state, "request_id", "") or ""
+    form = {**values, "model": model}
+    try:
+        answer = await run_in_threadpool(
+            predictions_service.predict,
+            open_sessions(request),
+            body,
+            user_id=viewer.user.id,
+            request_id=request_id,
+        )
+    except TasadorError as exc:
+        return _page(request, viewer, form, exc.status_code, error=exc.message)
+    result = json.loads(answer)
+    prediction = result["predictions"][0]
+    return _page(
+        request,
+        viewer,
+        form,
+        200,
+        price=prediction["price"],
+        lower=prediction.get("lower"),
+        upper=prediction.get("upper"),
+        comparables=prediction.get("comparables") or [],
+        model_version=result["model_version"],
+    )
