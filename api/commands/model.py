@@ -31,7 +31,8 @@ from api.errors import InvalidInput, NotFound, TasadorError
 from api.jobs.execution.batch_io import predict_csv
 from api.ml import artifact as artifacts
 from api.ml.artifact import ArtifactError
-from api.ml.predictor import UnsupportedModel, compile_predictor
+from api.ml.bundle import IntervalUnavailable, compile_bundle
+from api.ml.predictor import UnsupportedModel
 from api.ml.presets import ParamError
 from api.ml.training import TrainingDataError, train
 from api.storage import StorageError, get_store, open_input, open_output
@@ -195,6 +196,9 @@ def predict_command(
     output: str = typer.Option(..., help="where to write the input rows plus price_pred"),
     errors: str | None = typer.Option(None, help="where invalid rows go (default: next to output)"),
     chunk_rows: int = typer.Option(100_000, min=1, help="rows read at a time"),
+    interval: float | None = typer.Option(
+        None, min=0.5, max=0.99, help="also write price_lower and price_upper at this level"
+    ),
     unsigned: bool = typer.Option(
         False, "--unsigned", help="load a model without checking its signature (trusted files only)"
     ),
@@ -208,10 +212,11 @@ def predict_command(
             # A zip is read from its end: an S3 body cannot seek, so take it whole.
             data = raw.read()
         artifact = artifacts.from_bytes(data, signing_key=None if unsigned else _signing_key())
-        predictor = compile_predictor(artifact.estimator)
+        bundle = compile_bundle(artifact)
+        ranges = None if interval is None else (interval, bundle.require_intervals())
     except artifacts.SignatureError as exc:
         raise _fail(f"{model}: {exc}{_SIGNATURE_HINT}") from exc
-    except (ArtifactError, UnsupportedModel) as exc:
+    except (ArtifactError, UnsupportedModel, IntervalUnavailable) as exc:
         raise _fail(f"{model}: {exc}") from exc
     except TasadorError as exc:
         raise _exit_for_input(exc) from exc
@@ -223,7 +228,9 @@ def predict_command(
             raise _exit_for_input(exc) from exc
         try:
             out, err = stack.enter_context(out_sink), stack.enter_context(err_sink)
-            counts = predict_csv(src, out, err, predictor, chunk_rows=chunk_rows)
+            counts = predict_csv(
+                src, out, err, bundle.predictor, chunk_rows=chunk_rows, intervals=ranges
+            )
         except InvalidInput as exc:  # the input's header or CSV syntax
             raise _fail(_named(input, exc).message) from exc
         except TasadorError as exc:  # writing, or the store failing mid-way

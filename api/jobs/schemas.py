@@ -43,6 +43,13 @@ class BatchJobIn(BaseModel):
         description="where to write predictions: a new key under your output prefix "
         "(`s3://<bucket>/outputs/<your user id>/`); left out, the server picks one there",
     )
+    interval: Annotated[float, Field(strict=True, ge=0.5, le=0.99, allow_inf_nan=False)] | None = (
+        Field(
+            default=None,
+            description="add `price_lower` and `price_upper`: a range meant to hold the price "
+            "with this probability (0.5 to 0.99)",
+        )
+    )
     callback_url: str | None = None
 
 
@@ -60,7 +67,9 @@ class TrainingResult(BaseModel):
     )
     metrics: dict[str, Any] | MISSING = Field(
         default=MISSING,
-        description="rmse, mae, mape, median_ape and within_10pct on the evaluation rows",
+        description="rmse, mae, mape, median_ape and within_10pct on the evaluation rows; "
+        "interval_80_coverage, interval_80_width, interval_90_coverage and interval_90_width "
+        "when the model has prediction intervals",
     )
     evaluation: dict[str, Any] | MISSING = Field(
         default=MISSING,

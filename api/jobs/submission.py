@@ -19,6 +19,7 @@ from api.db.tables.job import Job, JobKind
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import service
 from api.jobs.schemas import BatchJobIn, TrainingJobIn
+from api.ml.intervals import has_intervals
 from api.ml.presets import ParamError, resolve_params
 from api.ownership import Principal
 from api.registry import service as registry_service
@@ -70,6 +71,17 @@ def check_new_output(principal: Principal, output: str) -> None:
             )
 
 
+def check_intervals(session: Session, version: int) -> None:
+    """409 interval_unavailable for a model trained without an interval calibration."""
+    if not has_intervals(registry_service.get(session, version).metrics):
+        raise Conflict(
+            f"model version {version} was trained without interval calibration: "
+            "retrain it, or leave out `interval`",
+            code="interval_unavailable",
+            details={"model_version": version},
+        )
+
+
 def submit_training(session: Session, user: Account, body: TrainingJobIn, key: str | None) -> Job:
     principal = Principal.of(user)
     promote = ownership.promotion_mode(principal, body.promote)  # 403 before anything else
@@ -105,6 +117,8 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
     if body.output_data:
         check_new_output(principal, body.output_data)
     version = registry_service.resolve(session, body.model)
+    if body.interval is not None:
+        check_intervals(session, version)
     job, _ = service.create(
         session,
         user,

@@ -1,19 +1,20 @@
 """The one on-disk format of a trained model, and its safe loading.
 
-An artifact is a zip archive with three members:
+An artifact is a zip archive with these members:
 
 - ``metadata.json``: format version, preset, params, feature schema, metrics,
-  evaluation, library versions, training-data fingerprint, creation time;
+  evaluation, library versions, training-data fingerprint, creation time (and,
+  under ``extra``, the interval calibration);
 - ``model.pkl``: the pickled fitted estimator;
-- ``signature``: hex HMAC-SHA256 over both members (present when signed).
+- ``comparables.npz``: the comparables index (plain arrays), absent from
+  artifacts written before it existed;
+- ``signature``: hex HMAC-SHA256 over the other members (present when signed).
 
 Unpickling runs arbitrary code, so ``load`` reads only the zip directory and the
 JSON first and refuses the artifact, before touching the pickle, when the HMAC
 does not verify (or is absent while a key is expected), the format version is
-unknown, a library version differs from the running one (scikit-learn pickles
-are only guaranteed to load in the version that wrote them), or the feature
-schema differs from the code's. Python is compared on major.minor only: pickles
-do not change between patch releases.
+unknown, a library version differs from the running one (see
+``api.ml.versions``), or the feature schema differs from the code's.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ import hmac
 import io
 import json
 import pickle
-import platform
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from typing import IO, Any, Final
 
 from api.ml.schema import feature_schema
 from api.ml.training import TrainResult
+from api.ml.versions import library_versions as library_versions
+from api.ml.versions import version_differences
 
 FORMAT_VERSION: Final[int] = 1
 _META, _MODEL, _SIGNATURE = "metadata.json", "model.pkl", "signature"
+_COMPARABLES = "comparables.npz"
 _MAX_METADATA_BYTES: Final[int] = 1 << 20
 _REQUIRED_KEYS: Final[tuple[str, ...]] = (
     "preset",
@@ -46,12 +48,6 @@ _REQUIRED_KEYS: Final[tuple[str, ...]] = (
     "versions",
     "created_at",
 )
-_VERSIONED_PACKAGES: Final[dict[str, str]] = {
-    "scikit-learn": "scikit-learn",
-    "category_encoders": "category-encoders",
-    "numpy": "numpy",
-    "pandas": "pandas",
-}
 
 
 class ArtifactError(ValueError):
@@ -60,13 +56,6 @@ class ArtifactError(ValueError):
 
 class SignatureError(ArtifactError):
     """The artifact is unsigned, or its signature does not verify with the given key."""
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of everything that shapes the pickled estimator, as running now."""
-    versions = {key: package_metadata.version(dist) for key, dist in _VERSIONED_PACKAGES.items()}
-    versions["python"] = platform.python_version()
-    return versions
 
 
 @dataclass(slots=True)
@@ -81,6 +70,7 @@ class ModelArtifact:
     versions: dict[str, str] = field(default_factory=library_versions)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. cleaning counts
+    comparables: bytes | None = None  # ComparablesIndex.to_bytes()
 
     @classmethod
     def from_training(cls, result: TrainResult, training_data: dict[str, Any]) -> ModelArtifact:
@@ -92,7 +82,10 @@ class ModelArtifact:
             metrics=result.metrics,
             evaluation=result.evaluation,
             training_data=training_data,
-            extra={"rows": result.rows},
+            extra={"rows": result.rows}
+            if result.intervals is None
+            else {"rows": result.rows, "intervals": result.intervals},
+            comparables=None if result.comparables is None else result.comparables.to_bytes(),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -110,10 +103,10 @@ class ModelArtifact:
         }
 
 
-def _signature(key: bytes, meta: bytes, model: bytes) -> str:
-    # Length-prefix each part so bytes cannot be moved from one member to the other.
+def _signature(key: bytes, meta: bytes, model: bytes, comparables: bytes | None = None) -> str:
+    # Length-prefix each part so bytes cannot be moved from one member to another.
     mac = hmac.new(key, digestmod=hashlib.sha256)
-    for part in (meta, model):
+    for part in (meta, model) if comparables is None else (meta, model, comparables):
         mac.update(len(part).to_bytes(8, "big"))
         mac.update(part)
     return mac.hexdigest()
@@ -122,16 +115,24 @@ def _signature(key: bytes, meta: bytes, model: bytes) -> str:
 def dump(artifact: ModelArtifact, fileobj: IO[bytes], signing_key: bytes | None) -> None:
     meta = json.dumps(artifact.metadata(), sort_keys=True, allow_nan=False).encode()
     model = pickle.dumps(artifact.estimator, protocol=pickle.HIGHEST_PROTOCOL)
-    write_members(fileobj, meta, model, signing_key)
+    write_members(fileobj, meta, model, signing_key, artifact.comparables)
 
 
-def write_members(fileobj: IO[bytes], meta: bytes, model: bytes, signing_key: bytes | None) -> None:
+def write_members(
+    fileobj: IO[bytes],
+    meta: bytes,
+    model: bytes,
+    signing_key: bytes | None,
+    comparables: bytes | None = None,
+) -> None:
     """Assemble an archive from raw members (also used to re-sign edited metadata)."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_META, meta)
         archive.writestr(_MODEL, model)
+        if comparables is not None:
+            archive.writestr(_COMPARABLES, comparables)
         if signing_key is not None:
-            archive.writestr(_SIGNATURE, _signature(signing_key, meta, model))
+            archive.writestr(_SIGNATURE, _signature(signing_key, meta, model, comparables))
 
 
 def to_bytes(artifact: ModelArtifact, signing_key: bytes | None) -> bytes:
@@ -142,6 +143,11 @@ def to_bytes(artifact: ModelArtifact, signing_key: bytes | None) -> bytes:
 
 def read_members(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None]:
     """(metadata bytes, pickle bytes, signature or None), without unpickling anything."""
+    meta, model, signature, _ = _read_all(fileobj)
+    return meta, model, signature
+
+
+def _read_all(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None, bytes | None]:
     try:
         with zipfile.ZipFile(fileobj) as archive:
             names = set(archive.namelist())
@@ -151,15 +157,16 @@ def read_members(fileobj: IO[bytes]) -> tuple[bytes, bytes, str | None]:
             if archive.getinfo(_META).file_size > _MAX_METADATA_BYTES:
                 raise ArtifactError("not a model artifact: metadata.json is too large")
             signature = archive.read(_SIGNATURE).decode() if _SIGNATURE in names else None
-            return archive.read(_META), archive.read(_MODEL), signature
+            comparables = archive.read(_COMPARABLES) if _COMPARABLES in names else None
+            return archive.read(_META), archive.read(_MODEL), signature, comparables
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"not a model artifact: {exc}") from exc
 
 
 def read_metadata(fileobj: IO[bytes], signing_key: bytes | None) -> dict[str, Any]:
     """The checked metadata, without unpickling the estimator (for registries, listings)."""
-    meta, model, signature = read_members(fileobj)
-    return _checked_metadata(meta, model, signature, signing_key)
+    meta, model, signature, comparables = _read_all(fileobj)
+    return _checked_metadata(meta, model, signature, signing_key, comparables)
 
 
 def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
@@ -168,8 +175,8 @@ def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
     With ``signing_key=None`` the signature is not checked: use it only for
     artifacts from a trusted place.
     """
-    meta_bytes, model, signature = read_members(fileobj)
-    meta = _checked_metadata(meta_bytes, model, signature, signing_key)
+    meta_bytes, model, signature, comparables = _read_all(fileobj)
+    meta = _checked_metadata(meta_bytes, model, signature, signing_key, comparables)
     try:
         estimator = pickle.loads(model)  # noqa: S301 - signature and versions checked above
     except Exception as exc:
@@ -185,6 +192,7 @@ def load(fileobj: IO[bytes], signing_key: bytes | None) -> ModelArtifact:
         versions=meta["versions"],
         created_at=meta["created_at"],
         extra=meta.get("extra", {}),
+        comparables=comparables,
     )
 
 
@@ -193,12 +201,18 @@ def from_bytes(data: bytes, signing_key: bytes | None) -> ModelArtifact:
 
 
 def _checked_metadata(
-    meta_bytes: bytes, model: bytes, signature: str | None, signing_key: bytes | None
+    meta_bytes: bytes,
+    model: bytes,
+    signature: str | None,
+    signing_key: bytes | None,
+    comparables: bytes | None = None,
 ) -> dict[str, Any]:
     if signing_key is not None:
         if signature is None:
             raise SignatureError("the artifact is not signed, but a signing key is configured")
-        if not hmac.compare_digest(signature, _signature(signing_key, meta_bytes, model)):
+        if not hmac.compare_digest(
+            signature, _signature(signing_key, meta_bytes, model, comparables)
+        ):
             raise SignatureError(
                 "the artifact's signature does not match: it was altered or signed with another key"
             )
@@ -227,24 +241,10 @@ def _checked_metadata(
     return meta
 
 
-def _major_minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
-
-
 def _check_versions(recorded: Any) -> None:
     if not isinstance(recorded, dict):
         raise ArtifactError("metadata.json 'versions' must be an object")
-    running = library_versions()
-    differences = []
-    for name, now in running.items():
-        then = recorded.get(name)
-        same = (
-            then is not None and _major_minor(str(then)) == _major_minor(now)
-            if name == "python"
-            else then == now
-        )
-        if not same:
-            differences.append(f"{name} {then} (artifact) vs {now} (running)")
+    differences = version_differences(recorded)
     if differences:
         raise ArtifactError(
             "the artifact was built with other library versions: " + "; ".join(differences)

@@ -12,6 +12,12 @@ a model is fitted on the other 80 % and scored on it; then (by default,
 wasted. The reported metrics are thus an estimate for the delivered model,
 made with 20 % less data, which makes them slightly pessimistic. Held-out and
 test rows are never cleaned: metrics describe the rows users send.
+
+Intervals (``api.ml.intervals``) are calibrated (split-conformal) on the same
+rows the metrics come from, which the scored model never saw: the hold-out rows,
+or the test rows. Their coverage is measured on held-out folds of those rows,
+each covered by ranges calibrated on the others, so it is not an in-sample
+figure, and no extra fit is needed when test data is given.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,23 +35,24 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
 from api.ml.cleaning import clean_training_rows
+from api.ml.comparables import ComparablesIndex
+from api.ml.intervals import (
+    IntervalError,
+    IntervalModel,
+    calibrate,
+    cross_evaluate,
+)
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
+from api.ml.progress import PROGRESS_STEPS as PROGRESS_STEPS
+from api.ml.progress import ProgressCallback, StageReporter, StopCheck
+from api.ml.progress import TrainingCancelled as TrainingCancelled
 from api.ml.schema import CATEGORICAL, FEATURES, NUMERIC, TARGET
 
 HOLDOUT_FRACTION: Final[float] = 0.2
 HOLDOUT_SEED: Final[int] = 20240601
 MIN_TRAINING_ROWS: Final[int] = 10
-# At most this many progress()/should_stop() calls per fit: callers may write to a
-# database in them, and a fit can have thousands of boosting stages.
-PROGRESS_STEPS: Final[int] = 100
-
-ProgressCallback = Callable[[float], None]
-StopCheck = Callable[[], bool]
-
-
-class TrainingCancelled(Exception):
-    """should_stop() returned True; the fit was abandoned at a stage boundary."""
+_T = TypeVar("_T")
 
 
 class TrainingDataError(ValueError):
@@ -61,6 +68,8 @@ class TrainResult:
     evaluation: dict[str, Any]
     rows: dict[str, Any] = field(default_factory=dict)
     fit_seconds: float = 0.0
+    intervals: dict[str, Any] | None = None  # IntervalModel.to_json(), if calibrated
+    comparables: ComparablesIndex | None = None  # of the rows the model was fitted on
     # The rows the metrics come from, with the evaluated model's predictions
     # (columns sector, type, actual, predicted): what the charts are drawn from.
     evaluation_rows: pd.DataFrame | None = None
@@ -103,58 +112,23 @@ def build_pipeline(preset: str, params: Mapping[str, Any]) -> Any:
     )
 
 
-class _Reporter:
-    """Maps boosting stages of one or more fits onto a single monotone 0..1 progress."""
-
-    def __init__(self, progress: ProgressCallback | None, should_stop: StopCheck | None) -> None:
-        self._progress = progress
-        self._should_stop = should_stop
-        self._start = 0.0
-        self._end = 1.0
-        self._last_step = 0
-
-    def phase(self, start: float, end: float) -> None:
-        """The next fit's stages move progress from ``start`` to exactly ``end``."""
-        self._start, self._end, self._last_step = start, end, 0
-        self.check_stop()
-
-    def check_stop(self) -> None:
-        if self._should_stop is not None and self._should_stop():
-            raise TrainingCancelled("training was cancelled")
-
-    def monitor(self, i: int, estimator: Any, _locals: Any) -> bool:
-        """GradientBoostingRegressor.fit's ``monitor``: called after stage ``i``."""
-        step = (i + 1) * PROGRESS_STEPS // estimator.n_estimators
-        if step > self._last_step:
-            self._last_step = step
-            self.check_stop()
-            if self._progress is not None:
-                span = self._end - self._start
-                done = step >= PROGRESS_STEPS
-                self._progress(self._end if done else self._start + span * step / PROGRESS_STEPS)
-        return False
-
-
-def _fit(estimator: Any, frame: pd.DataFrame, reporter: _Reporter) -> None:
+def _fit(estimator: Any, frame: pd.DataFrame, reporter: StageReporter) -> None:
     y = frame[TARGET].to_numpy(dtype=np.float64)
     if isinstance(estimator, TransformedTargetRegressor) and not (y > 0).all():
         raise TrainingDataError("log_target needs every training price to be above 0")
     estimator.fit(frame[FEATURES], y, regressor__monitor=reporter.monitor)
 
 
-def _score(estimator: Any, frame: pd.DataFrame) -> tuple[dict[str, float | None], pd.DataFrame]:
-    """The metrics on ``frame`` and its rows with their predictions."""
-    actual = frame[TARGET].to_numpy()
-    predicted = estimator.predict(frame[FEATURES])
-    rows = pd.DataFrame(
+def _scored(frame: pd.DataFrame, predicted: Any) -> pd.DataFrame:
+    """``frame``'s rows with their predictions, for the charts."""
+    return pd.DataFrame(
         {
             "sector": frame["sector"].to_numpy(),
             "type": frame["type"].to_numpy(),
-            "actual": actual,
+            "actual": frame[TARGET].to_numpy(),
             "predicted": predicted,
         }
     )
-    return compute_metrics(actual, predicted), rows
 
 
 def feature_importances(estimator: Any) -> dict[str, float]:
@@ -196,7 +170,7 @@ def train(
     """
     resolved = resolve_params(preset, params or {})
     spec = get_preset(preset)
-    reporter = _Reporter(progress, should_stop)
+    reporter = StageReporter(progress, should_stop)
     if len(train_df) < MIN_TRAINING_ROWS:
         raise TrainingDataError(
             f"training needs at least {MIN_TRAINING_ROWS} valid rows, got {len(train_df)}"
@@ -217,33 +191,30 @@ def train(
 
     started = time.perf_counter()
     fitted, dropped = prepare(train_df)
-    estimator = build_pipeline(preset, resolved)
     if test_df is not None:
-        reporter.phase(0.0, 1.0)
+        estimator = build_pipeline(preset, resolved)
         _fit(estimator, fitted, reporter)
-        metrics, scored = _score(estimator, test_df)
+        metrics, calibration, scored = _evaluate(estimator, test_df)
         evaluation: dict[str, Any] = {"on": "test_data", "rows": len(test_df)}
     else:
         held, kept = holdout_split(len(train_df))
-        n_holdout = len(held)
-        holdout = train_df.iloc[held]
-        part, _ = prepare(train_df.iloc[kept])
         share = 1.0 - HOLDOUT_FRACTION
         first_end = share / (1.0 + share) if refit else 1.0
+        estimator = build_pipeline(preset, resolved)
         reporter.phase(0.0, first_end)
-        _fit(estimator, part, reporter)
-        metrics, scored = _score(estimator, holdout)
-        evaluation = {
-            "on": "holdout",
-            "fraction": HOLDOUT_FRACTION,
-            "seed": HOLDOUT_SEED,
-            "rows": n_holdout,
-            "refit_on_all_rows": refit,
-        }
+        _fit(estimator, prepare(train_df.iloc[kept])[0], reporter)
+        metrics, calibration, scored = _evaluate(estimator, train_df.iloc[held])
         if refit:
             estimator = build_pipeline(preset, resolved)
             reporter.phase(first_end, 1.0)
             _fit(estimator, fitted, reporter)
+        evaluation = {
+            "on": "holdout",
+            "fraction": HOLDOUT_FRACTION,
+            "seed": HOLDOUT_SEED,
+            "rows": len(held),
+            "refit_on_all_rows": refit,
+        }
     rows = {"input": len(train_df), "used": len(fitted), "dropped": dropped}
     return TrainResult(
         estimator=estimator,
@@ -253,5 +224,32 @@ def train(
         evaluation=evaluation,
         rows=rows,
         fit_seconds=time.perf_counter() - started,
+        intervals=None if calibration is None else calibration.to_json(),
+        comparables=ComparablesIndex.from_frame(fitted),
         evaluation_rows=scored,
     )
+
+
+def _evaluate(
+    estimator: Any, rows: pd.DataFrame
+) -> tuple[dict[str, float | None], IntervalModel | None, pd.DataFrame]:
+    """Metrics of ``estimator`` on rows it was not fitted on, and the interval
+    calibration those rows give, with its coverage measured on held-out folds of
+    them (a model has intervals exactly when its metrics report their coverage)."""
+    truth = rows[TARGET].to_numpy(dtype=np.float64)
+    predicted = estimator.predict(rows[FEATURES])
+    metrics: dict[str, float | None] = {**compute_metrics(truth, predicted)}
+    measured = _optional(cross_evaluate, truth, predicted)
+    calibration = None if measured is None else _optional(calibrate, truth, predicted)
+    if calibration is not None and measured is not None:
+        metrics.update(measured)
+    return metrics, calibration, _scored(rows, predicted)
+
+
+def _optional(step: Callable[..., _T], *args: Any) -> _T | None:
+    """``step(*args)``, or None when the rows cannot support it (intervals are
+    then left out rather than failing the training)."""
+    try:
+        return step(*args)
+    except (TrainingDataError, IntervalError):
+        return None

@@ -49,7 +49,11 @@ def _request_schema() -> dict[str, Any]:
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "`model_not_found` or `alias_not_found`"},
-    409: {"description": "`no_model`: nothing is in production yet"},
+    409: {
+        "description": "`no_model`: nothing is in production yet; `interval_unavailable`: "
+        "the model was trained without interval calibration; `comparables_unavailable`: "
+        "the model was trained before comparables were stored with it"
+    },
     422: {"description": "`invalid_instances`: details list `{index, field, reason}`"},
 }
 

@@ -33,6 +33,8 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypedDict
 
 from api.errors import InvalidInput
+from api.ml.comparables import MAX_COMPARABLES
+from api.ml.intervals import MAX_LEVEL, MIN_LEVEL
 from api.ml.schema import FEATURES, LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
 
 MAX_INSTANCES: Final[int] = 1000
@@ -62,6 +64,10 @@ Longitude = Annotated[
     float, Field(strict=True, ge=LONGITUDE_RANGE[0], le=LONGITUDE_RANGE[1], allow_inf_nan=False)
 ]
 
+IntervalLevel = Annotated[
+    float, Field(strict=True, ge=MIN_LEVEL, le=MAX_LEVEL, allow_inf_nan=False)
+]
+
 
 class Instance(TypedDict):
     """One property to value."""
@@ -83,10 +89,41 @@ class PredictionRequest(BaseModel):
 
     model: StrictInt | ModelName = "production"
     instances: list[Instance] = Field(min_length=1, max_length=MAX_INSTANCES)
+    interval: IntervalLevel | None = Field(
+        default=None,
+        description="give each price a range meant to hold it with this probability "
+        "(0.5 to 0.99): `lower` and `upper`",
+    )
+    comparables: Annotated[int, Field(strict=True, ge=1, le=MAX_COMPARABLES)] | None = Field(
+        default=None,
+        description="list with each price this many training listings of the same type "
+        f"nearest to it (1 to {MAX_COMPARABLES})",
+    )
+
+
+class Comparable(BaseModel):
+    """A training listing near the valued one, of the same type."""
+
+    distance_m: float = Field(description="great-circle distance in metres")
+    type: str
+    sector: str
+    net_usable_area: float
+    net_area: float
+    n_rooms: float
+    n_bathroom: float
+    latitude: float
+    longitude: float
+    price: float
+    price_per_m2: float | None = Field(description="price / net_usable_area; null for 0 m²")
 
 
 class Prediction(BaseModel):
     price: float
+    lower: float | None = Field(default=None, description="only when `interval` was asked")
+    upper: float | None = Field(default=None, description="only when `interval` was asked")
+    comparables: list[Comparable] | None = Field(
+        default=None, description="nearest first; only when `comparables` was asked"
+    )
 
 
 class PredictionResponse(BaseModel):

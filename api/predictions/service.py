@@ -7,12 +7,13 @@ import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api.db.session import SessionOpener
 from api.db.tables.prediction_log import PredictionLog
-from api.errors import InvalidInput, TasadorError
+from api.errors import Conflict, InvalidInput, TasadorError
 from api.ml.predictor import UnpredictableInput
 from api.observability import PREDICTION_LATENCY, PREDICTIONS
 from api.predictions import repository
@@ -87,7 +88,7 @@ def _answer(
                 details={"index": i, "model_version": version},
             )
     answer = json.dumps(
-        {"model_version": version, "predictions": [{"price": p} for p in prices]},
+        {"model_version": version, "predictions": _predictions(request, served, prices)},
         separators=(",", ":"),
     ).encode()
     serving.log.add(
@@ -103,6 +104,34 @@ def _answer(
         )
     )
     return answer
+
+
+def _unavailable(version: int, what: str, code: str) -> Conflict:
+    return Conflict(
+        f"model version {version} was trained before {what} were stored with models: "
+        f"retrain it, or leave out `{code.split('_')[0]}`",
+        code=code,
+        details={"model_version": version},
+    )
+
+
+def _predictions(
+    request: PredictionRequest, served: ServedModel, prices: list[float]
+) -> list[dict[str, Any]]:
+    """Each price, with its range and its comparables when the request asks for them."""
+    rows: list[dict[str, Any]] = [{"price": p} for p in prices]
+    if request.interval is not None:
+        if served.intervals is None:
+            raise _unavailable(served.version, "interval calibrations", "interval_unavailable")
+        lower, upper = served.intervals.bounds_of(prices, request.interval)
+        for row, low, high in zip(rows, lower, upper, strict=True):
+            row["lower"], row["upper"] = low, high
+    if request.comparables is not None:
+        if served.comparables is None:
+            raise _unavailable(served.version, "comparables", "comparables_unavailable")
+        for row, record in zip(rows, request.instances, strict=True):
+            row["comparables"] = served.comparables.nearest(record, request.comparables)
+    return rows
 
 
 def read_log(

@@ -24,6 +24,8 @@ from api.db.session import session_scope
 from api.errors import NotFound, ServiceUnavailable, TasadorError
 from api.logging import get_logger
 from api.ml import artifact as artifacts
+from api.ml.comparables import ComparablesIndex
+from api.ml.intervals import IntervalModel
 from api.ml.predictor import FastPredictor, UnsupportedModel, compile_kernels
 from api.observability import MODEL_SERVED
 from api.predictions import collector, repository
@@ -43,13 +45,15 @@ MAX_VERSION = 2**31 - 1  # model_versions.version is a 32-bit integer
 class ServedModel:
     version: int
     predictor: FastPredictor
+    intervals: IntervalModel | None = None
+    comparables: ComparablesIndex | None = None
 
 
 def load_model(session: Session, version: int) -> ServedModel:
     """Fetch, verify and compile one registered version (the slow path)."""
     row = registry_service.get(session, version)  # 404 model_not_found
     try:
-        predictor = registry_artifacts.load_predictor(row.artifact_uri)
+        bundle = registry_artifacts.load_bundle(row.artifact_uri)
     except (StorageError, artifacts.ArtifactError, UnsupportedModel) as exc:
         log.error("model_load_failed", version=version, error=f"{type(exc).__name__}: {exc}")
         message = exc.message if isinstance(exc, TasadorError) else str(exc)
@@ -59,7 +63,7 @@ def load_model(session: Session, version: int) -> ServedModel:
             details={"version": version, "artifact_uri": row.artifact_uri},
         ) from exc
     log.info("model_loaded", version=version, preset=row.preset)
-    return ServedModel(version, predictor)
+    return ServedModel(version, bundle.predictor, bundle.intervals, bundle.comparables)
 
 
 def _load_in_own_session(version: int) -> ServedModel:

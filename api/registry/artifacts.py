@@ -12,7 +12,7 @@ from typing import Final
 from api import ownership
 from api.config import get_settings
 from api.ml import artifact as artifacts
-from api.ml.predictor import FastPredictor, compile_predictor
+from api.ml.bundle import ModelBundle, compile_bundle
 from api.storage import get_store
 
 # Compiled predictors a worker process keeps: a default-preset model takes tens of
@@ -48,17 +48,18 @@ def load(uri: str) -> artifacts.ModelArtifact:
     return artifacts.from_bytes(get_store().get_bytes(uri), signing_key=_key())
 
 
-def load_predictor(uri: str) -> FastPredictor:
-    return compile_predictor(load(uri).estimator)
+def load_bundle(uri: str) -> ModelBundle:
+    """The compiled predictor and the interval calibration of a stored artifact."""
+    return compile_bundle(load(uri))
 
 
 @lru_cache(maxsize=PREDICTOR_CACHE_SIZE)
-def cached_predictor(uri: str) -> FastPredictor:
-    """``load_predictor`` memoised per process, for registered versions only.
+def cached_bundle(uri: str) -> ModelBundle:
+    """``load_bundle`` memoised per process, for registered versions only.
 
     Safe because a registered artifact is never rewritten: its key holds the
     training job's id, it is published by the one attempt that registers the
     version, and publishing never replaces an object.
     Failed loads are not cached (lru_cache keeps only returned values).
     """
-    return load_predictor(uri)
+    return load_bundle(uri)

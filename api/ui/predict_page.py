@@ -32,6 +32,13 @@ EXAMPLE: Final[dict[str, str]] = {
     "latitude": "-33.41",
     "longitude": "-70.56",
 }
+# What the form asks for beside the price; models trained before ranges and
+# comparables existed answer the price alone, with a note.
+INTERVAL_LEVELS: Final[tuple[str, ...]] = ("0.8", "0.9", "none")
+COMPARABLES_SHOWN: Final[int] = 5
+EXTRAS_UNAVAILABLE: Final[frozenset[str]] = frozenset(
+    {"interval_unavailable", "comparables_unavailable"}
+)
 LABELS: Final[dict[str, str]] = {
     "type": "Type",
     "sector": "Sector",
@@ -63,13 +70,14 @@ def _page(
         values=values,
         features=FEATURES,
         labels=LABELS,
+        levels=INTERVAL_LEVELS,
         **extra,
     )
 
 
 @router.get("", response_class=HTMLResponse)
 def predict_form(request: Request, viewer: UiUser) -> Response:
-    return _page(request, viewer, {**EXAMPLE, "model": "production"}, 200)
+    return _page(request, viewer, {**EXAMPLE, "model": "production", "interval": "0.8"}, 200)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -78,6 +86,7 @@ async def predict(
     viewer: UiUser,
     csrf: Annotated[str, Form(max_length=128)] = "",
     model: Annotated[str, Form(max_length=64)] = "production",
+    interval: Annotated[str, Form(max_length=8)] = "0.8",
     type: Annotated[str, Form(max_length=64)] = "",
     sector: Annotated[str, Form(max_length=256)] = "",
     net_usable_area: Annotated[str, Form(max_length=64)] = "",
@@ -102,20 +111,17 @@ async def predict(
         name: _number(values[name]) if name in NUMERIC else values[name] for name in FEATURES
     }
     chosen: int | str = int(model) if model.strip().isdigit() else model.strip() or "production"
-    body = json.dumps({"model": chosen, "instances": [instance]}).encode()
-    request_id = getattr(request.state, "request_id", "") or ""
-    form = {**values, "model": model}
+    level = float(interval) if interval in INTERVAL_LEVELS[:-1] else None
+    extras = {"interval": level, "comparables": COMPARABLES_SHOWN} if level else {}
+    form = {**values, "model": model, "interval": interval if level else "none"}
+    note = None
     try:
-        answer = await run_in_threadpool(
-            predictions_service.predict,
-            open_sessions(request),
-            body,
-            user_id=viewer.user.id,
-            request_id=request_id,
-        )
+        result = await _ask(request, viewer, {"model": chosen, "instances": [instance], **extras})
     except TasadorError as exc:
-        return _page(request, viewer, form, exc.status_code, error=exc.message)
-    result = json.loads(answer)
+        if exc.code not in EXTRAS_UNAVAILABLE:
+            return _page(request, viewer, form, exc.status_code, error=exc.message)
+        note = "This model version was trained before price ranges and comparables: price only."
+        result = await _ask(request, viewer, {"model": chosen, "instances": [instance]})
     prediction = result["predictions"][0]
     return _page(
         request,
@@ -127,4 +133,18 @@ async def predict(
         upper=prediction.get("upper"),
         comparables=prediction.get("comparables") or [],
         model_version=result["model_version"],
+        note=note,
     )
+
+
+async def _ask(request: Request, viewer: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer ``POST /v1/predictions`` would give this body (its errors raised)."""
+    answer = await run_in_threadpool(
+        predictions_service.predict,
+        open_sessions(request),
+        json.dumps(body).encode(),
+        user_id=viewer.user.id,
+        request_id=getattr(request.state, "request_id", "") or "",
+    )
+    decoded: dict[str, Any] = json.loads(answer)
+    return decoded

@@ -51,7 +51,10 @@ def test_train_prints_one_json_object_and_says_it_used_a_holdout(
     assert report["evaluation"]["rows"] == round(0.2 * TRAIN_ROWS)
     saved = _load(model)
     assert saved.preset == "notebook"
-    assert saved.metrics == {name: report[name] for name in METRIC_NAMES}
+    assert saved.metrics == {name: report[name] for name in saved.metrics}
+    assert set(saved.metrics) - set(METRIC_NAMES) == {
+        "interval_80_coverage", "interval_80_width", "interval_90_coverage", "interval_90_width",
+    }  # fmt: skip
     assert saved.training_data["rows"] == TRAIN_ROWS
     assert saved.training_data["sha256"] == hashlib.sha256(data.train.read_bytes()).hexdigest()
 
@@ -162,6 +165,42 @@ def test_predict_writes_input_columns_plus_predictions_and_an_errors_file(
     assert list(errors.columns) == ["row", "column", "reason"]
     assert errors[["row", "column"]].values.tolist() == [[3, "n_rooms"], [10, "type"]]
     assert "tres" in errors["reason"][0] and "oficina" in errors["reason"][1]
+
+
+def test_predict_with_interval_adds_a_range_around_each_price(
+    data: Data, trained: Trained, tmp_path: Path
+) -> None:
+    output = tmp_path / "ranged.csv"
+    result = tasador(
+        "model", "predict", "--model", trained.model, "--input", data.test,
+        "--output", output, "--interval", "0.8",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    predicted = pd.read_csv(output)
+    assert list(predicted.columns) == [*COLUMNS, "price_pred", "price_lower", "price_upper"]
+    assert (predicted["price_lower"] < predicted["price_pred"]).all()
+    assert (predicted["price_pred"] < predicted["price_upper"]).all()
+    truth = pd.read_csv(data.test)["price"]
+    inside = (truth >= predicted["price_lower"]) & (truth <= predicted["price_upper"])
+    assert 0.6 < inside.mean() <= 1.0
+
+
+def test_predict_with_interval_on_a_model_without_calibration_exits_2(
+    data: Data, trained: Trained, tmp_path: Path
+) -> None:
+    old = _load(trained.model)
+    old.extra = {k: v for k, v in old.extra.items() if k != "intervals"}
+    model = tmp_path / "old.tsm"
+    with model.open("wb") as out:
+        artifacts.dump(old, out, signing_key=None)
+    output = tmp_path / "out.csv"
+    result = tasador(
+        "model", "predict", "--model", model, "--input", data.test, "--output", output,
+        "--interval", "0.8", "--unsigned",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "no interval calibration" in result.stderr
+    assert not output.exists()
 
 
 def test_corrupted_model_exits_2_and_writes_nothing(

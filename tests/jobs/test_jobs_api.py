@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
+from api.registry import service as registry_service
 from tests.jobs.conftest import FAST_PARAMS
 
 
@@ -218,3 +219,27 @@ def test_a_result_shows_exactly_the_keys_its_job_recorded(
     response = client.get(f"/v1/jobs/{job.id}", headers=member_headers)
     assert response.status_code == 200, response.text
     assert response.json()["result"] == recorded
+
+
+def test_batch_job_interval_needs_a_calibrated_model_and_a_level_in_range(
+    client: TestClient, db_session: Session, member_headers: dict[str, str], training_csv: str
+) -> None:
+    row = registry_service.register(
+        db_session,
+        preset="default",
+        params={},
+        metrics={"rmse": 1.0},  # trained before intervals: no coverage reported
+        evaluation={},
+        training_data={"uri": training_csv, "sha256": "0" * 64, "rows": 1},
+        artifact_uri="s3://tasador/models/old/model.tsm",
+    )
+    registry_service.move_alias(db_session, "production", row.version, actor_id=None, reason="t")
+    body = {"input_data": training_csv, "interval": 0.8}
+    response = client.post("/v1/jobs/batch-inference", json=body, headers=member_headers)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "interval_unavailable"
+    for level in (0.2, 1.5, "0.8"):
+        body = {"input_data": training_csv, "interval": level}
+        response = client.post("/v1/jobs/batch-inference", json=body, headers=member_headers)
+        assert response.status_code == 422, (level, response.text)
+    assert client.get("/v1/jobs", headers=member_headers).json()["items"] == []

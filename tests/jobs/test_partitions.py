@@ -68,12 +68,13 @@ def version(
     yield int(trained["result"]["model_version"])
 
 
-def unsplit(data: bytes, version: int) -> tuple[bytes, bytes]:
+def unsplit(data: bytes, version: int, interval: float | None = None) -> tuple[bytes, bytes]:
     """What the unsplit path writes for ``data``: predictions and errors."""
     with session_scope() as session:
-        predictor = artifacts.cached_predictor(registry_service.get(session, version).artifact_uri)
+        bundle = artifacts.cached_bundle(registry_service.get(session, version).artifact_uri)
     out, err = io.BytesIO(), io.BytesIO()
-    predict_csv(io.BytesIO(data), out, err, predictor, chunk_rows=500)
+    ranges = None if interval is None else (interval, bundle.require_intervals())
+    predict_csv(io.BytesIO(data), out, err, bundle.predictor, chunk_rows=500, intervals=ranges)
     return out.getvalue(), err.getvalue()
 
 
@@ -106,6 +107,21 @@ def test_a_split_job_writes_the_bytes_of_an_unsplit_run(
     assert sorted(pd.read_csv(io.BytesIO(errors))["row"].unique()) == [4, 2_501, 4_321]
     assert result["input_sha256"] == hashlib.sha256(data).hexdigest()
     assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
+
+
+def test_a_split_job_with_an_interval_writes_the_ranges_of_an_unsplit_run(
+    live_client: TestClient, headers: dict[str, str], version: int
+) -> None:
+    data = csv_bytes(generate(2_500, seed=6).drop(columns=["price"]))
+    uri = own_data_uri(live_client, headers)
+    get_store().put_bytes(uri, data)
+    body = {"input_data": uri, "model": version, "interval": 0.8}
+    job_id = live_client.post("/v1/jobs/batch-inference", json=body, headers=headers).json()["id"]
+    job = wait_for_job(live_client, headers, job_id)
+    assert job["status"] == "succeeded", job
+    output = get_store().get_bytes(job["result"]["output_data"])
+    assert output == unsplit(data, version, interval=0.8)[0]
+    assert output.split(b"\n", 1)[0].endswith(b",price_pred,price_lower,price_upper")
 
 
 def test_cancel_stops_every_partition_and_leaves_no_output(

@@ -61,7 +61,10 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     assert job["status"] == "succeeded", job
     assert job["progress"] == 1.0 and job["attempts"] == 1
     result = job["result"]
-    assert set(result["metrics"]) == {"rmse", "mae", "mape", "median_ape", "within_10pct"}
+    assert set(result["metrics"]) == {
+        "rmse", "mae", "mape", "median_ape", "within_10pct",
+        "interval_80_coverage", "interval_80_width", "interval_90_coverage", "interval_90_width",
+    }  # fmt: skip
     assert result["promoted"] is False  # a member's model never moves production
     assert result["artifact_uri"] is None  # nor does a member see where artifacts live
     version = result["model_version"]
@@ -73,7 +76,7 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     get_store().put_bytes(batch_uri, csv_bytes(batch_input))
     response = live_client.post(
         "/v1/jobs/batch-inference",
-        json={"input_data": batch_uri, "model": version},
+        json={"input_data": batch_uri, "model": version, "interval": 0.8},
         headers=headers,
     )
     assert response.status_code == 202, response.text
@@ -97,6 +100,10 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     np.testing.assert_allclose(
         predicted["price_pred"].to_numpy(), model.predict(expected_rows[FEATURES]), rtol=1e-6
     )
+    # The asked 80 % range around every price.
+    assert list(predicted.columns[-3:]) == ["price_pred", "price_lower", "price_upper"]
+    assert (predicted["price_lower"] < predicted["price_pred"]).all()
+    assert (predicted["price_pred"] < predicted["price_upper"]).all()
     errors = pd.read_csv(io.BytesIO(get_store().get_bytes(out["errors_data"])))
     assert sorted(errors["row"].unique()) == [6, 10]  # 1-based data rows
     assert set(errors["column"]) == {"type", "net_area"}

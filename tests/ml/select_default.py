@@ -6,7 +6,8 @@ Run: ``.venv/bin/python -m tests.ml.select_default [--data PATH] [--only NAME,..
 exactly as ``api.ml.training.train`` does (the preset's cleaning rules on the
 training part) and is scored on its validation rows as given, uncleaned, so every
 candidate is judged on the same rows. Metrics are computed on the pooled
-out-of-fold predictions. The search is deliberately small (the machine is
+out-of-fold predictions; interval coverage and width on each validation fold,
+calibrated on that fold's training part only. The search is deliberately small (the machine is
 shared): first the target transform and loss at one mid-sized setting, then the
 tree size / learning rate / stage count around the best of those.
 Not collected by pytest (no ``test_`` prefix); it takes several minutes.
@@ -56,14 +57,31 @@ CANDIDATES: list[tuple[str, str, dict[str, Any]]] = [
 
 def cross_validate(frame: pd.DataFrame, preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     predictions = np.empty(len(frame))
+    folds: list[dict[str, Any]] = []
     started = time.perf_counter()
     for train_idx, val_idx in KFold(FOLDS, shuffle=True, random_state=SEED).split(frame):
         validation = frame.iloc[val_idx]
         np.random.seed(SEED)  # the notebook preset has random_state=None
         result = train(frame.iloc[train_idx], preset=preset, params=overrides, test_df=validation)
         predictions[val_idx] = result.estimator.predict(validation[FEATURES])
+        folds.append(result.metrics)
     metrics = compute_metrics(frame[TARGET].to_numpy(), predictions)
-    return {**metrics, "seconds_per_fit": (time.perf_counter() - started) / FOLDS}
+    return {**metrics, "seconds_per_fit": (time.perf_counter() - started) / FOLDS, "folds": folds}
+
+
+def interval_line(folds: list[dict[str, Any]]) -> str:
+    """Interval coverage on the validation folds: mean (lowest to highest), mean width."""
+    if not all("interval_80_coverage" in fold for fold in folds):
+        return "    intervals: not calibrated"
+    parts = []
+    for level in (80, 90):
+        cover = [fold[f"interval_{level}_coverage"] for fold in folds]
+        width = np.mean([fold[f"interval_{level}_width"] for fold in folds])
+        parts.append(
+            f"{level} %: coverage {np.mean(cover):.3f} ({min(cover):.3f}-{max(cover):.3f}), "
+            f"width {width:.3f}"
+        )
+    return "    intervals " + "; ".join(parts)
 
 
 def main() -> None:
@@ -88,6 +106,7 @@ def main() -> None:
             f"{m['within_10pct']:7.3f}{m['seconds_per_fit']:7.1f}",
             flush=True,
         )
+        print(interval_line(m["folds"]), flush=True)
 
 
 if __name__ == "__main__":

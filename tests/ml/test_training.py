@@ -33,6 +33,7 @@ def test_progress_is_throttled_for_long_fits(synthetic_train: pd.DataFrame) -> N
     small = synthetic_train.iloc[:200]
     params = {"n_estimators": 1000, "max_depth": 1}
     train(small, params=params, test_df=small, progress=seen.append)
+    # One fit, scored (and its intervals calibrated) on the test rows.
     assert len(seen) == PROGRESS_STEPS
     assert seen[-1] == 1.0
 
@@ -56,7 +57,10 @@ def test_without_test_data_a_seeded_holdout_is_evaluated_and_reported(
     assert first.evaluation["rows"] == 400
     assert first.evaluation["refit_on_all_rows"] is True
     assert first.metrics == second.metrics
-    assert set(first.metrics) == {"rmse", "mae", "mape", "median_ape", "within_10pct"}
+    assert set(first.metrics) == {
+        "rmse", "mae", "mape", "median_ape", "within_10pct",
+        "interval_80_coverage", "interval_80_width", "interval_90_coverage", "interval_90_width",
+    }  # fmt: skip
 
 
 def test_with_test_data_metrics_describe_the_test_rows(

@@ -63,7 +63,8 @@ class Model:
 def _artifact_key(preset: str, params: dict[str, Any]) -> str:
     from api.ml.artifact import library_versions
 
-    spec = json.dumps([preset, params, TRAINING_ROWS, library_versions()], sort_keys=True)
+    # "ranges": artifacts cached before intervals and comparables lack them.
+    spec = json.dumps([preset, params, TRAINING_ROWS, library_versions(), "ranges"], sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 

@@ -1,6 +1,6 @@
 """``make bench``: start the stack, run the cases, write bench-results.{json,md}, print.
 
-    python -m tests.perf.run [--cases predict,batch,queue,train] [--quick]
+    python -m tests.perf.run [--cases predict,ranges,batch,partition,queue,train] [--quick]
 
 Postgres and Redis come from ``tests/with-services.sh`` (TASADOR_TEST_* URLs);
 everything else is started here (see ``tests/perf/stack.py``). A case whose
@@ -17,12 +17,19 @@ import time
 import traceback
 from collections.abc import Callable
 
-from tests.perf import case_batch, case_partition, case_predict, case_queue, case_train
+from tests.perf import (
+    case_batch,
+    case_partition,
+    case_predict,
+    case_queue,
+    case_ranges,
+    case_train,
+)
 from tests.perf.fixtures import Model, register_model
 from tests.perf.report import Results, machine, markdown
 from tests.perf.stack import ROOT, Stack
 
-CASES = ("predict", "batch", "partition", "queue", "train")
+CASES = ("predict", "ranges", "batch", "partition", "queue", "train")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{models[preset].fit_seconds:.0f} s)", flush=True)  # fmt: skip
             runs: dict[str, Callable[[], None]] = {
                 "predict": lambda: case_predict.run(stack, results, models, quick=args.quick),
+                "ranges": lambda: case_ranges.run(stack, results, quick=args.quick),
                 "batch": lambda: case_batch.run(stack, results, quick=args.quick),
                 "partition": lambda: case_partition.run(stack, results, quick=args.quick),
                 "queue": lambda: case_queue.run(stack, results, quick=args.quick),

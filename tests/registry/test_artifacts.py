@@ -19,9 +19,9 @@ from api.storage import ObjectNotFound, get_store
 
 @pytest.fixture
 def fresh_cache(s3_settings: Settings) -> Iterator[Settings]:
-    stored.cached_predictor.cache_clear()
+    stored.cached_bundle.cache_clear()
     yield s3_settings
-    stored.cached_predictor.cache_clear()
+    stored.cached_bundle.cache_clear()
 
 
 def _artifact() -> artifacts.ModelArtifact:
@@ -36,7 +36,7 @@ def test_saved_artifact_loads_back_and_predicts_like_the_estimator(fresh_cache: 
     stored.save(uri, artifact)
     frame = validate_frame(generate(50, seed=4), require_target=True).frame
     np.testing.assert_allclose(
-        stored.load_predictor(uri).predict_frame(frame),
+        stored.load_bundle(uri).predictor.predict_frame(frame),
         artifact.estimator.predict(frame[FEATURES]),
         rtol=1e-6,
     )
@@ -45,18 +45,18 @@ def test_saved_artifact_loads_back_and_predicts_like_the_estimator(fresh_cache: 
 def test_a_worker_loads_a_registered_model_once(fresh_cache: Settings) -> None:
     uri = stored.artifact_uri("job-cached")
     stored.save(uri, _artifact())
-    first = stored.cached_predictor(uri)
+    first = stored.cached_bundle(uri).predictor
     # A second batch job of the same version needs no download: the object
     # could even be gone (it never is for a registered version).
     get_store().delete(uri)
-    assert stored.cached_predictor(uri) is first
+    assert stored.cached_bundle(uri).predictor is first
 
 
 def test_a_failed_load_is_not_remembered(fresh_cache: Settings) -> None:
     uri = stored.artifact_uri("job-late")
     with pytest.raises(ObjectNotFound):
-        stored.cached_predictor(uri)
+        stored.cached_bundle(uri)
     stored.save(uri, _artifact())
-    assert stored.cached_predictor(uri).predict_frame(
+    assert stored.cached_bundle(uri).predictor.predict_frame(
         validate_frame(generate(5, seed=5), require_target=True).frame
     ).shape == (5,)

@@ -76,11 +76,15 @@ def charted_version(db_session: Session, tiny_artifact: bytes) -> Callable[..., 
     """Register a version with metrics and its four charts in the store; its number."""
 
     def register(
-        *, training_uri: str = "s3://tests/train.csv", alias: str | None = None, rmse: float = 900.0
+        *,
+        training_uri: str = "s3://tests/train.csv",
+        alias: str | None = None,
+        rmse: float = 900.0,
+        artifact: bytes | None = None,
     ) -> int:
         uri = artifact_uri(str(uuid.uuid4()))
         store = get_store()
-        store.put_bytes(uri, tiny_artifact)
+        store.put_bytes(uri, tiny_artifact if artifact is None else artifact)
         importances = {"sector": 0.4, "net_usable_area": 0.6}
         for name, svg in render_charts(chart_frame(int(rmse)), importances).items():
             store.put_bytes(registry_artifacts.chart_uri(uri, name), svg)

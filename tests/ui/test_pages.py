@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session
 
 from api.auth.cache import DEFAULT_TTL_SECONDS as CACHE_SECONDS
 from api.auth.tokens import issue_access_token
+from api.config import get_settings
 from api.db.base import utcnow
 from api.db.tables.job import Job, JobKind, JobStatus
 from api.db.tables.user import User
 from api.db.tables.webhook_delivery import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from api.ml import artifact as artifacts
 from api.ownership import dataset_uri
 from api.storage import get_store
 from api.ui import session as ui_session
+from api.ui.predict_page import EXAMPLE
 from tests.fixtures.db import TEST_PASSWORD, MakeUser
 from tests.ui.conftest import CSRF, PageFor
 
@@ -363,9 +366,32 @@ def test_the_prediction_form_answers_with_a_price(
     answer = page.post("/ui/predict", fields)
     assert answer.status_code == 200, answer.text
     assert 'id="price"' in answer.text and f"model v{version}" in answer.text
+    # The form asks for an 80 % range and five comparables unless told otherwise.
+    assert "80% range" in answer.text and answer.text.count("<tr><td>") == 5
+    plain = page.post("/ui/predict", {**fields, "interval": "none"}).text
+    assert 'id="price"' in plain and 'id="range"' not in plain and 'id="comparables"' not in plain
     bad = page.post("/ui/predict", {**fields, "net_area": "a lot"})
     assert bad.status_code == 422 and "net_area" in bad.text
     assert page.post("/ui/predict", {**fields, "csrf": ""}).status_code == 403
+
+
+def test_the_form_answers_a_model_without_ranges_with_its_price_and_says_why(
+    page_for: PageFor,
+    make_user: MakeUser,
+    charted_version: Callable[..., int],
+    tiny_artifact: bytes,
+) -> None:
+    key = get_settings().secret_key.get_secret_value().encode()
+    older = artifacts.from_bytes(tiny_artifact, key)
+    older.extra = {k: v for k, v in older.extra.items() if k != "intervals"}
+    older.comparables = None
+    version = charted_version(artifact=artifacts.to_bytes(older, key))
+    page = page_for(make_user()[0])
+    fields = {"csrf": page.csrf, "model": str(version), "interval": "0.9"}
+    answer = page.post("/ui/predict", {**EXAMPLE, **fields})
+    assert answer.status_code == 200, answer.text
+    assert 'id="price"' in answer.text and 'id="range"' not in answer.text
+    assert "trained before price ranges" in answer.text
 
 
 def test_sign_in_with_the_real_password_is_the_users_password(

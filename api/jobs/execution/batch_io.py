@@ -2,7 +2,8 @@
 
 Shared by the batch-inference job and the offline ``tasador model predict``
 command, so both write the same format: the input columns plus ``price_pred``
-for valid rows, and ``row,column,reason`` for each problem of the others.
+(and ``price_lower``, ``price_upper`` when an interval is asked) for valid
+rows, and ``row,column,reason`` for each problem of the others.
 
 Valid records are written back as they came, with the prediction appended,
 instead of re-formatting the parsed values: ``DataFrame.to_csv`` spent about
@@ -24,9 +25,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from api.datasets.reading import HashingReader, TextChunk, iter_text_chunks
+from api.errors import Conflict
+from api.ml.bundle import IntervalUnavailable, ModelBundle
+from api.ml.intervals import IntervalModel
 from api.ml.predictor import FastPredictor, UnpredictableInput
 
 PREDICTION_COLUMN = "price_pred"
+INTERVAL_COLUMNS = ("price_lower", "price_upper")
+Intervals = tuple[float, IntervalModel]  # (level, calibration)
 ERROR_HEADER = ("row", "column", "reason")
 
 
@@ -36,6 +42,18 @@ class BatchCounts:
     failed: int = 0
     bytes_read: int = 0
     sha256: str = ""
+
+
+def requested_intervals(bundle: ModelBundle, level: object) -> Intervals | None:
+    """A batch request's ``interval`` with the model's calibration, or None when not
+    asked; 409 interval_unavailable when the artifact has none (submit checked the
+    registered metrics, but the artifact decides)."""
+    if level is None:
+        return None
+    try:
+        return float(level), bundle.require_intervals()  # type: ignore[arg-type]
+    except IntervalUnavailable as exc:
+        raise Conflict(str(exc), code="interval_unavailable") from exc
 
 
 def _predict(predictor: FastPredictor, valid: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -78,21 +96,33 @@ def _echo(out: IO[bytes], part: TextChunk, positions: npt.NDArray[np.intp], pric
 
 
 def _write_predictions(
-    out: IO[bytes], text_out: IO[str], part: TextChunk, predictor: FastPredictor, header: bool
+    out: IO[bytes],
+    text_out: IO[str],
+    part: TextChunk,
+    predictor: FastPredictor,
+    intervals: Intervals | None,
+    header: bool,
 ) -> int:
     chunk = part.chunk
+    added = [PREDICTION_COLUMN, *(INTERVAL_COLUMNS if intervals is not None else ())]
     if header:
-        text_out.write(",".join([*map(str, chunk.raw.columns), PREDICTION_COLUMN]) + "\n")
+        text_out.write(",".join([*map(str, chunk.raw.columns), *added]) + "\n")
     if chunk.valid.empty:
         return 0
     predicted = _predict(predictor, chunk.valid)
+    columns = [predicted]
+    if intervals is not None:
+        columns.extend(intervals[1].bounds(predicted, intervals[0]))
     positions = chunk.raw.index.get_indexer(chunk.valid.index)
     if part.spans is None:
         rows = chunk.raw.iloc[positions]
-        rows.assign(**{PREDICTION_COLUMN: predicted}).to_csv(text_out, header=False, index=False)
+        values = dict(zip(added, columns, strict=True))
+        rows.assign(**values).to_csv(text_out, header=False, index=False)
     else:
         text_out.flush()
-        _echo(out, part, positions, _formatted(predicted))
+        cells = [_formatted(column) for column in columns]
+        joined = cells[0] if len(cells) == 1 else [b",".join(r) for r in zip(*cells, strict=True)]
+        _echo(out, part, positions, joined)
     return len(positions)
 
 
@@ -106,12 +136,14 @@ def predict_csv(
     after_chunk: Callable[[BatchCounts], None] | None = None,
     first_row: int = 1,
     headers: bool = True,
+    intervals: Intervals | None = None,
 ) -> BatchCounts:
     """Stream ``source`` through ``predictor``; ``after_chunk`` may raise to stop.
 
     A partition of a larger input passes the number of its first data row and,
     unless it is the first partition, ``headers=False``: its outputs then
-    continue those of the partitions before it.
+    continue those of the partitions before it. ``intervals`` (a level and a
+    calibration) adds ``price_lower``/``price_upper``.
     """
     counts = BatchCounts()
     hashing = HashingReader(source)
@@ -124,7 +156,7 @@ def predict_csv(
         chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows, first_row=first_row)  # type: ignore[arg-type]
         for number, part in enumerate(chunks):
             counts.predicted += _write_predictions(
-                predictions, out, part, predictor, header=headers and number == 0
+                predictions, out, part, predictor, intervals, header=headers and number == 0
             )
             problems = part.chunk.problems
             error_writer.writerows((p.row, p.column, p.reason) for p in problems)

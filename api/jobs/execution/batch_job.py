@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api import ownership
 from api.config import get_settings
 from api.db.session import session_scope
-from api.jobs.execution.batch_io import BatchCounts, predict_csv
+from api.jobs.execution.batch_io import BatchCounts, predict_csv, requested_intervals
 from api.jobs.execution.context import Finalizer, JobContext, Outcome
 from api.jobs.execution.partitioning import hand_off_if_large
 from api.jobs.execution.runner import run_job
@@ -40,7 +40,8 @@ def _predict(ctx: JobContext) -> Finalizer:
     assert ctx.model_version is not None, "batch jobs resolve their model at submit time"
     with session_scope() as session:
         artifact_uri = registry_service.get(session, ctx.model_version).artifact_uri
-    predictor = registry_artifacts.cached_predictor(artifact_uri)
+    bundle = registry_artifacts.cached_bundle(artifact_uri)
+    intervals = requested_intervals(bundle, ctx.request.get("interval"))
     size = max(int(ctx.inputs.get("input_data", {}).get("size") or 0), 1)
 
     def after_chunk(counts: BatchCounts) -> None:
@@ -56,7 +57,8 @@ def _predict(ctx: JobContext) -> Finalizer:
             raw_in,
             raw_out,
             raw_err,
-            predictor,
+            bundle.predictor,
+            intervals=intervals,
             chunk_rows=settings.batch_chunk_rows,
             after_chunk=after_chunk,
         )

@@ -30,7 +30,7 @@ from api.db.tables.job_partition import PartitionStatus
 from api.errors import TasadorError
 from api.jobs import repository
 from api.jobs.execution import partition_finish, partitioning
-from api.jobs.execution.batch_io import BatchCounts, predict_csv
+from api.jobs.execution.batch_io import BatchCounts, predict_csv, requested_intervals
 from api.jobs.execution.context import Error, JobCancelled, Outcome
 from api.jobs.execution.partition_finish import PartitionRun
 from api.jobs.execution.runner import internal_error
@@ -157,7 +157,8 @@ def _predict(run: PartitionRun, lost: threading.Event) -> BatchCounts:
     with session_scope() as session:
         assert run.model_version is not None, "batch jobs resolve their model at submit time"
         artifact_uri = registry_service.get(session, run.model_version).artifact_uri
-    predictor = registry_artifacts.cached_predictor(artifact_uri)
+    bundle = registry_artifacts.cached_bundle(artifact_uri)
+    intervals = requested_intervals(bundle, run.request.get("interval"))
 
     def chunks() -> Iterator[bytes]:
         if run.number > 0:
@@ -176,11 +177,12 @@ def _predict(run: PartitionRun, lost: threading.Event) -> BatchCounts:
             io.BufferedReader(_Chunks(chunks()), 1 << 20),
             out,
             err,
-            predictor,
+            bundle.predictor,
             chunk_rows=get_settings().batch_chunk_rows,
             after_chunk=after_chunk,
             first_row=run.first_row,
             headers=run.number == 0,
+            intervals=intervals,
         )
         after_chunk(counts)
     return counts
