@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from anyio import CancelScope, CapacityLimiter
@@ -16,6 +16,8 @@ from api.db.session import SessionOpener, has_pending_work, session_scope
 from api.logging import get_logger
 
 log = get_logger("api.dependencies")
+T = TypeVar("T")
+_UNIT = "tasador.request_unit"  # session.info key: the request's unfinished unit of work
 
 
 @contextmanager
@@ -58,16 +60,50 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """
     unit = request_unit_of_work(request)
     session = unit.__enter__()
+    session.info[_UNIT] = unit
     try:
         yield session
     except BaseException as exc:
+        if session.info.pop(_UNIT, None) is None:
+            raise  # finished by in_one_thread already
         if not await _finish(unit, exc):
             raise
     else:
+        if session.info.pop(_UNIT, None) is None:
+            return  # finished by in_one_thread already
         if has_pending_work(session):
             await _finish(unit, None)
         else:
             unit.__exit__(None, None, None)  # nothing to commit or send: no I/O
+
+
+async def in_one_thread(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` and then finish the request's unit of work (commit, then the
+    deferred sends) in one pool thread, and return what ``work`` returned.
+
+    For an ``async def`` route whose blocking part is one piece (a submit: the
+    checks against the object store, the insert, the commit, the broker send):
+    one trip to the thread pool instead of one per blocking dependency and one
+    to finish the session. ``work`` must also build the answer, as the session
+    is closed when it returns. If ``work`` raises, the unit rolls back there and
+    the error propagates. A session a test supplied (no unit of work attached)
+    is only used, not finished.
+    """
+    unit: AbstractContextManager[Session] | None = session.info.pop(_UNIT, None)
+
+    def run() -> T:
+        if unit is None:
+            return work()
+        try:
+            result = work()
+        except BaseException as exc:
+            unit.__exit__(type(exc), exc, exc.__traceback__)  # rolls back; never swallows
+            raise
+        unit.__exit__(None, None, None)
+        return result
+
+    # Not cancellable (anyio's default): a client that leaves does not cut a commit short.
+    return await anyio.to_thread.run_sync(run)
 
 
 async def _finish(unit: AbstractContextManager[Session], exc: BaseException | None) -> bool:

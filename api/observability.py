@@ -59,9 +59,15 @@ MODEL_SERVED = Gauge(
 
 
 class JobsCollector(Collector):
-    """Job counts by kind and status, mean duration, and queue depths, at scrape time."""
+    """Job counts by kind and status, mean duration, and queue depths, at scrape time.
 
-    def collect(self) -> Iterator[Any]:
+    ``describe`` names the families without reading anything: the registry calls
+    it on registration, at import time, and a query there would build the
+    database engine before the app has chosen how its pool behaves.
+    """
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
         jobs = GaugeMetricFamily(
             "tasador_jobs", "Jobs by kind and status.", labels=["kind", "status"]
         )
@@ -73,6 +79,13 @@ class JobsCollector(Collector):
         depth = GaugeMetricFamily(
             "tasador_queue_depth", "Messages waiting in each queue.", labels=["queue"]
         )
+        return jobs, duration, depth
+
+    def describe(self) -> Iterator[Any]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Any]:
+        jobs, duration, depth = self._families()
         try:
             self._jobs(jobs, duration)
         except Exception as exc:
@@ -100,6 +113,12 @@ class JobsCollector(Collector):
 
 class LogCollector(Collector):
     """Lines the API dropped rather than wait for a log output that fell behind."""
+
+    def describe(self) -> Iterator[Any]:
+        yield CounterMetricFamily(
+            "tasador_log_lines_dropped",
+            "Log lines dropped because the log output could not keep up.",
+        )
 
     def collect(self) -> Iterator[Any]:
         yield CounterMetricFamily(

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
+from api import queue_redis
 from api.config import get_settings
 from api.db.session import defer
 
@@ -62,8 +63,13 @@ def send(
     countdown: float | None = None,
     task_id: str | None = None,
 ) -> None:
-    """Send a task; ``task_id`` names it (a job's task carries the job id, so
-    Flower and the worker's logs show the id users see)."""
+    """Publish a task: on a Redis broker with one ``LPUSH`` (``api.queue_redis``),
+    otherwise (or with a countdown) through Celery. ``task_id`` names it (a job's
+    task carries the job id, so Flower and the worker's logs show the id users see)."""
+    url = get_settings().broker_url
+    if countdown is None and queue_redis.is_redis(url):
+        queue_redis.publish(url, task_name, args, queue, task_id=task_id)
+        return
     producer().send_task(task_name, args=args, queue=queue, countdown=countdown, task_id=task_id)
 
 
@@ -111,3 +117,4 @@ def depth(queue: str) -> int | None:
 def reset_producer() -> None:
     global _producer
     _producer = None
+    queue_redis.reset()

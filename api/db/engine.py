@@ -33,7 +33,11 @@ def build_engine(url: str, *, ping_on_checkout: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=ping_on_checkout, pool_size=10, max_overflow=20)
+    # Connections are opened on demand and at most pool_size are kept. With fewer
+    # kept than an API process uses at once (up to one per pool thread during a
+    # submit burst), each overflow connection was closed on return and opened
+    # again by the next request: a Postgres backend started per request.
+    return create_engine(url, pool_pre_ping=ping_on_checkout, pool_size=20, max_overflow=20)
 
 
 def set_ping_on_checkout(enabled: bool) -> None:

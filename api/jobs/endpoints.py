@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth.dependencies import CurrentUser
 from api.db.tables.job import JobKind, JobStatus
-from api.dependencies import DbSession
+from api.dependencies import DbSession, in_one_thread
 from api.error_docs import errors
 from api.jobs import downloads, service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
@@ -55,7 +55,7 @@ def _accepted(response: Response, job_id: uuid.UUID) -> None:
     tags=["jobs"],
     responses=_SUBMIT_ERRORS,
 )
-def submit_training(
+async def submit_training(
     body: TrainingJobIn,
     session: DbSession,
     user: CurrentUser,
@@ -70,9 +70,14 @@ def submit_training(
     must be data you may read (your datasets, your jobs' outputs, a readable
     bucket): another location answers `403 access_denied`, another user's data
     `404` like a missing object."""
-    job = submission.submit_training(session, user, body, idempotency_key)
+    job = await in_one_thread(
+        session,
+        lambda: JobOut.seen_by(
+            submission.submit_training(session, user, body, idempotency_key), Principal.of(user)
+        ),
+    )
     _accepted(response, job.id)
-    return JobOut.seen_by(job, Principal.of(user))
+    return job
 
 
 @router.post(
@@ -82,7 +87,7 @@ def submit_training(
     tags=["jobs"],
     responses=_SUBMIT_ERRORS,
 )
-def submit_batch_inference(
+async def submit_batch_inference(
     body: BatchJobIn,
     session: DbSession,
     user: CurrentUser,
@@ -95,9 +100,14 @@ def submit_batch_inference(
     column and reason. A member writes only under their own output prefix
     (`403 access_denied` elsewhere); a job never replaces an object, so an
     `output_data` (or its errors file) that exists answers `409 output_exists`."""
-    job = submission.submit_batch(session, user, body, idempotency_key)
+    job = await in_one_thread(
+        session,
+        lambda: JobOut.seen_by(
+            submission.submit_batch(session, user, body, idempotency_key), Principal.of(user)
+        ),
+    )
     _accepted(response, job.id)
-    return JobOut.seen_by(job, Principal.of(user))
+    return job
 
 
 @router.get("", response_model=JobPage, tags=["jobs"])

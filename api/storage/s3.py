@@ -19,8 +19,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from api.storage import s3_compose, s3_publish
 from api.storage.base import ObjectInfo, ObjectStore, PendingWrite, StoredObject
-from api.storage.errors import ObjectNotFound, StorageError
-from api.storage.s3_errors import error_code, map_boto_error, map_client_error, translated
+from api.storage.errors import AccessDenied, ObjectNotFound, StorageError
+from api.storage.s3_errors import (
+    DENIED_REASON,
+    error_code,
+    map_boto_error,
+    map_client_error,
+    translated,
+)
+from api.storage.s3_head import LeanHead
 from api.storage.s3_io import MIN_PART_BYTES, MultipartWriter, open_body
 from api.storage.uri import parse_uri, validate_bucket
 
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _MISSING_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+# Connections per endpoint: a submit burst makes several HEADs at once per API process.
+POOL_SIZE = 48
 _session_lock = threading.Lock()
 _session: tuple[int, boto3.session.Session] | None = None
 
@@ -41,15 +50,20 @@ def _client(endpoint_url: str | None, region: str, *, quick: bool) -> S3Client:
         read_timeout=5 if quick else 120,
         retries={"mode": "standard", "max_attempts": 1 if quick else 5},
         s3={"addressing_style": "path"} if endpoint_url else {},
+        max_pool_connections=POOL_SIZE,
     )
     # boto3 sessions are not thread-safe, but creating a session reloads the
     # service model from disk (hundreds of ms), so one per process is shared
     # under a lock. The clients it makes are thread-safe.
-    global _session
     with _session_lock:
-        if _session is None or _session[0] != os.getpid():
-            _session = (os.getpid(), boto3.session.Session())
-        return _session[1].client("s3", endpoint_url=endpoint_url, config=config)
+        return _boto_session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def _boto_session() -> boto3.session.Session:
+    global _session
+    if _session is None or _session[0] != os.getpid():
+        _session = (os.getpid(), boto3.session.Session())
+    return _session[1]
 
 
 class S3Store(ObjectStore):
@@ -75,6 +89,9 @@ class S3Store(ObjectStore):
         self.bucket = bucket
         self.client = _client(endpoint_url, region, quick=False)
         self._probe: S3Client | None = None  # built on first readiness check
+        with _session_lock:
+            self._credentials = _boto_session().get_credentials()  # refreshed as boto3 does
+        self._lean = LeanHead(endpoint_url, region, pool_size=POOL_SIZE)
 
     def __repr__(self) -> str:
         return f"S3Store(endpoint_url={self.endpoint_url!r}, bucket={self.bucket!r})"
@@ -133,6 +150,18 @@ class S3Store(ObjectStore):
 
     def head(self, uri: str) -> ObjectInfo:
         bucket, key = parse_uri(uri)
+        frozen = self._credentials.get_frozen_credentials() if self._credentials else None
+        answer = self._lean.head(bucket, key, frozen)
+        if answer is not None and answer.status == 200:
+            return ObjectInfo(uri=uri, size=answer.size, etag=answer.etag)
+        if answer is not None and answer.status == 403:
+            raise AccessDenied.for_uri(uri, DENIED_REASON)
+        if answer is not None:  # 404: the object, or its bucket, is missing
+            self._require_bucket(bucket, uri)
+            raise ObjectNotFound.for_uri(uri)
+        return self._boto_head(bucket, key, uri)
+
+    def _boto_head(self, bucket: str, key: str, uri: str) -> ObjectInfo:
         try:
             with translated(uri):
                 answer = self.client.head_object(Bucket=bucket, Key=key)

@@ -34,10 +34,11 @@ from api.storage.errors import (
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchUpload", "404", "NotFound"}
 _BUCKET_MISSING = {"NoSuchBucket"}
+DENIED_REASON = "the store refused access (check the bucket policy and IAM permissions)"
 _DENIED_REASONS = {
-    "AccessDenied": "the store refused access (check the bucket policy and IAM permissions)",
-    "403": "the store refused access (check the bucket policy and IAM permissions)",
-    "Forbidden": "the store refused access (check the bucket policy and IAM permissions)",
+    "AccessDenied": DENIED_REASON,
+    "403": DENIED_REASON,
+    "Forbidden": DENIED_REASON,
     "AllAccessDisabled": "all access to this object has been disabled",
     "InvalidAccessKeyId": "the access key id is not known to the store (AWS_ACCESS_KEY_ID)",
     "SignatureDoesNotMatch": "the secret key does not match the access key (AWS_SECRET_ACCESS_KEY)",

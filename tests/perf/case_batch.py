@@ -5,7 +5,9 @@ One worker process with one pool child that is replaced after every task
 child, sampled from /proc) is its own and not the largest of all earlier jobs.
 Throughput is rows over the job's created_at -> finished_at (queueing, model
 load, reading, predicting and both uploads included); the run time alone
-(started_at -> finished_at) is in the JSON details.
+(started_at -> finished_at) is in the JSON details. The notebook model runs
+on 100k, 1M and 5M rows; the default model (1,000 trees of depth 8) on 100k and,
+in full mode, 1M rows, where its target is set.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tests.perf.report import Results, Row, summary
 from tests.perf.stack import Stack
 
 ROWS_PER_SECOND_TARGET = 300_000
+DEFAULT_ROWS_PER_SECOND_TARGET = 100_000  # the default model, 1M rows end to end
 TARGET_ROWS = 1_000_000
 RSS_GROWTH_LIMIT = 0.20
 
@@ -47,10 +50,9 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
     # Two 5M-row runs: a third would cost over a minute of the 15-minute budget.
     repeats = {100_000: 3, 1_000_000: 3, 5_000_000: 2}
     plans: list[tuple[str, int]] = [("notebook", n) for n in sizes]
-    default_rows = 100_000
-    # The default model (1,000 trees of depth 8) predicts ~10x slower per row than
-    # the notebook's table look-up: 100k rows give its rows/s without a minutes-long job.
-    plans.append(("default", default_rows))
+    # The default model (1,000 trees of depth 8): 100k rows, and in full mode the
+    # 1M-row job its target is set on.
+    plans += [("default", n) for n in sizes if n <= TARGET_ROWS]
     uris = {n: upload(synthetic_csv(n, seed=1), f"inputs/synth-{n}.csv") for n in sizes}
     worker = stack.start_worker(
         "batch", concurrency=1, queues="inference", extra=["--max-tasks-per-child", "1"]
@@ -79,11 +81,12 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
         stack.stop(worker)
     for (model, rows), figures in measured.items():
         rps = summary(figures["rps"])
-        is_target = model == "notebook" and rows == TARGET_ROWS
+        goal = {"notebook": ROWS_PER_SECOND_TARGET, "default": DEFAULT_ROWS_PER_SECOND_TARGET}
+        is_target = rows == TARGET_ROWS
         results.add(
             Row("batch", f"{rows:,} rows, {model} model", rps, "rows/s",
-                f">= {ROWS_PER_SECOND_TARGET:,}" if is_target else "",
-                rps["median"] >= ROWS_PER_SECOND_TARGET if is_target else None,
+                f">= {goal[model]:,}" if is_target else "",
+                rps["median"] >= goal[model] if is_target else None,
                 note="submit to finished"),
             Row("batch", f"{rows:,} rows, {model} model, worker peak RSS",
                 summary(figures["peak"]), "MiB"),

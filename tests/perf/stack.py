@@ -206,6 +206,10 @@ class Stack:
         self.services.append(service)
         return service
 
+    def service(self, name: str) -> Service:
+        """The running service started as ``name`` (``api``, ``moto``, ...)."""
+        return next(s for s in self.services if s.name == name)
+
     def stop(self, service: Service) -> None:
         service.stop()
         if service in self.services:
