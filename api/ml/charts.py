@@ -27,24 +27,29 @@ PREDICTED_VS_ACTUAL: Final[str] = "predicted_vs_actual"
 ERROR_BY_SECTOR: Final[str] = "error_by_sector"
 ERROR_BY_PRICE_BAND: Final[str] = "error_by_price_band"
 FEATURE_IMPORTANCE: Final[str] = "feature_importance"
+INTERVAL_COVERAGE: Final[str] = "interval_coverage"
 CHART_NAMES: Final[tuple[str, ...]] = (
     PREDICTED_VS_ACTUAL,
     ERROR_BY_SECTOR,
     ERROR_BY_PRICE_BAND,
     FEATURE_IMPORTANCE,
+    INTERVAL_COVERAGE,
 )
 CHART_TITLES: Final[dict[str, str]] = {
     PREDICTED_VS_ACTUAL: "Predicted against actual price (log scale)",
     ERROR_BY_SECTOR: "Median absolute percentage error by sector",
     ERROR_BY_PRICE_BAND: "Median absolute percentage error by price band",
     FEATURE_IMPORTANCE: "Feature importance",
+    INTERVAL_COVERAGE: "Price-range coverage by predicted price band",
 }
 
 # A scatter of more points than this adds nothing but bytes to the file.
 MAX_POINTS: Final[int] = 3000
 MAX_SECTORS: Final[int] = 15
 PRICE_BANDS: Final[int] = 6
+COVERAGE_BANDS: Final[int] = 5
 _BLUE, _GREY = "#2f5d8a", "#8a8f98"
+_LEVEL_COLOURS: Final[dict[str, str]] = {"inside_80": "#7fa7cc", "inside_90": _BLUE}
 
 
 def _svg(figure: Figure) -> bytes:
@@ -148,14 +153,47 @@ def feature_importance(importances: dict[str, float]) -> bytes:
     )
 
 
+def interval_coverage(rows: pd.DataFrame) -> bytes:
+    """The share of prices inside their range per band of predicted price, for each
+    level, against the level promised: ranges should hold as well for mansions as
+    for flats. Each row's range was calibrated without it (see ``cross_covered``)."""
+    levels = [name for name in _LEVEL_COLOURS if name in rows and rows[name].notna().any()]
+    figure = _figure(3.2)
+    axes = figure.add_subplot()
+    if not levels:
+        axes.axis("off")
+        axes.text(0.5, 0.5, "this version was trained without price ranges", ha="center")
+        return _svg(figure)
+    frame = rows[rows["predicted"] > 0]
+    bands = pd.qcut(frame["predicted"], q=COVERAGE_BANDS, duplicates="drop")
+    grouped = frame.groupby(bands, observed=True)[levels].mean()
+    positions = np.arange(len(grouped))
+    height = 0.8 / len(levels)
+    for offset, name in enumerate(levels):
+        nominal = int(name.removeprefix("inside_"))
+        colour = _LEVEL_COLOURS[name]
+        axes.barh(positions + offset * height, grouped[name] * 100.0, height, color=colour)
+        axes.axvline(nominal, color=colour, linestyle="--", linewidth=1, label=f"{nominal} % range")
+    labels = [f"{band.left:,.0f} to {band.right:,.0f}" for band in grouped.index]
+    axes.set_yticks(positions + height * (len(levels) - 1) / 2, labels=labels)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("prices inside their range (%); dashed: the level promised")
+    axes.legend(loc="lower left", fontsize=8)
+    axes.set_title("predicted price bands in UF, equal row counts", fontsize=9)
+    return _svg(figure)
+
+
 def render_charts(evaluation_rows: pd.DataFrame, importances: dict[str, float]) -> dict[str, bytes]:
     """Every chart by name (see ``CHART_NAMES``) as SVG bytes.
 
-    ``evaluation_rows`` has the columns ``sector``, ``actual`` and ``predicted``.
+    ``evaluation_rows`` has the columns ``sector``, ``actual`` and ``predicted``,
+    and ``inside_80``/``inside_90`` when the model has price ranges.
     """
     return {
         PREDICTED_VS_ACTUAL: predicted_vs_actual(evaluation_rows),
         ERROR_BY_SECTOR: error_by_sector(evaluation_rows),
         ERROR_BY_PRICE_BAND: error_by_price_band(evaluation_rows),
         FEATURE_IMPORTANCE: feature_importance(importances),
+        INTERVAL_COVERAGE: interval_coverage(evaluation_rows),
     }

@@ -170,21 +170,36 @@ def _named(level: float, covered: float, width: float) -> dict[str, float]:
     return {f"{tag}_coverage": covered, f"{tag}_width": width}
 
 
+def cross_covered(
+    truth: Any, pred: Any, folds: int = EVALUATION_FOLDS
+) -> dict[float, tuple[FloatArray, FloatArray]]:
+    """Per row and reported level: whether its price is inside a range calibrated
+    on the other folds (1.0 or 0.0), and that range's relative width; NaN for rows
+    without a relative error (a price or prediction <= 0)."""
+    y = np.asarray(truth, dtype=np.float64).ravel()
+    p = np.asarray(pred, dtype=np.float64).ravel()
+    rows = np.flatnonzero((y > 0) & (p > 0) & np.isfinite(y) & np.isfinite(p))
+    fold_of = np.random.default_rng(EVALUATION_SEED).permutation(rows.size) % folds
+    found = {level: (np.full(y.size, np.nan), np.full(y.size, np.nan)) for level in REPORTED_LEVELS}
+    for fold in range(folds):
+        held, rest = rows[fold_of == fold], rows[fold_of != fold]
+        model = calibrate(y[rest], p[rest])
+        for level, (inside, width) in found.items():
+            lower, upper = model.bounds(p[held], level)
+            inside[held] = (y[held] >= lower) & (y[held] <= upper)
+            width[held] = (upper - lower) / p[held]
+    return found
+
+
+def summarise(covered: dict[float, tuple[FloatArray, FloatArray]]) -> dict[str, float]:
+    """The metrics of ``cross_covered``: coverage and mean relative width per level."""
+    metrics: dict[str, float] = {}
+    for level, (inside, width) in covered.items():
+        metrics.update(_named(level, float(np.nanmean(inside)), float(np.nanmean(width))))
+    return metrics
+
+
 def cross_evaluate(truth: Any, pred: Any, folds: int = EVALUATION_FOLDS) -> dict[str, float]:
     """Coverage and width measured on held-out folds of the calibration rows:
     each fold is covered by ranges calibrated on the other folds."""
-    y, p = _usable(truth, pred)
-    fold_of = np.random.default_rng(EVALUATION_SEED).permutation(y.size) % folds
-    inside = {level: 0.0 for level in REPORTED_LEVELS}
-    widths = {level: 0.0 for level in REPORTED_LEVELS}
-    for fold in range(folds):
-        held = fold_of == fold
-        model = calibrate(y[~held], p[~held])
-        for level in REPORTED_LEVELS:
-            covered, width = coverage(model, y[held], p[held], level)
-            inside[level] += covered * int(held.sum())
-            widths[level] += width * int(held.sum())
-    metrics: dict[str, float] = {}
-    for level in REPORTED_LEVELS:
-        metrics.update(_named(level, inside[level] / y.size, widths[level] / y.size))
-    return metrics
+    return summarise(cross_covered(truth, pred, folds))

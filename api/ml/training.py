@@ -40,7 +40,8 @@ from api.ml.intervals import (
     IntervalError,
     IntervalModel,
     calibrate,
-    cross_evaluate,
+    cross_covered,
+    summarise,
 )
 from api.ml.metrics import compute_metrics
 from api.ml.presets import get_preset, resolve_params
@@ -119,16 +120,20 @@ def _fit(estimator: Any, frame: pd.DataFrame, reporter: StageReporter) -> None:
     estimator.fit(frame[FEATURES], y, regressor__monitor=reporter.monitor)
 
 
-def _scored(frame: pd.DataFrame, predicted: Any) -> pd.DataFrame:
-    """``frame``'s rows with their predictions, for the charts."""
-    return pd.DataFrame(
-        {
-            "sector": frame["sector"].to_numpy(),
-            "type": frame["type"].to_numpy(),
-            "actual": frame[TARGET].to_numpy(),
-            "predicted": predicted,
-        }
-    )
+def _scored(
+    frame: pd.DataFrame, predicted: Any, covered: dict[float, tuple[Any, Any]]
+) -> pd.DataFrame:
+    """``frame``'s rows with their predictions, for the charts, and per interval
+    level (``inside_80``, ...) whether a cross-fitted range covered the price."""
+    columns = {
+        "sector": frame["sector"].to_numpy(),
+        "type": frame["type"].to_numpy(),
+        "actual": frame[TARGET].to_numpy(),
+        "predicted": predicted,
+    }
+    for level, (inside, _width) in covered.items():
+        columns[f"inside_{round(level * 100)}"] = inside
+    return pd.DataFrame(columns)
 
 
 def feature_importances(estimator: Any) -> dict[str, float]:
@@ -239,11 +244,12 @@ def _evaluate(
     truth = rows[TARGET].to_numpy(dtype=np.float64)
     predicted = estimator.predict(rows[FEATURES])
     metrics: dict[str, float | None] = {**compute_metrics(truth, predicted)}
-    measured = _optional(cross_evaluate, truth, predicted)
-    calibration = None if measured is None else _optional(calibrate, truth, predicted)
-    if calibration is not None and measured is not None:
-        metrics.update(measured)
-    return metrics, calibration, _scored(rows, predicted)
+    covered = _optional(cross_covered, truth, predicted)
+    calibration = None if covered is None else _optional(calibrate, truth, predicted)
+    if calibration is None or covered is None:
+        return metrics, None, _scored(rows, predicted, {})
+    metrics.update(summarise(covered))
+    return metrics, calibration, _scored(rows, predicted, covered)
 
 
 def _optional(step: Callable[..., _T], *args: Any) -> _T | None:

@@ -73,7 +73,7 @@ def chart_frame(seed: int) -> pd.DataFrame:
 
 @pytest.fixture
 def charted_version(db_session: Session, tiny_artifact: bytes) -> Callable[..., int]:  # noqa: F811
-    """Register a version with metrics and its four charts in the store; its number."""
+    """Register a version with metrics and its charts in the store; its number."""
 
     def register(
         *,

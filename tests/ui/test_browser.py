@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from api.auth.passwords import hash_password
 from api.db.session import session_scope
 from api.db.tables.user import User
+from api.ml.charts import CHART_NAMES
 from api.ml.synth import generate
 from tests.fixtures.server import LiveServer
 from tests.fixtures.worker import Worker
@@ -125,10 +126,10 @@ def test_a_data_scientist_signs_in_watches_jobs_and_reads_the_evidence(
     ]
     newer, older = max(versions), min(versions)
 
-    # A version page whose four charts load.
+    # A version page whose five charts load.
     browser.get(f"{base}/ui/models/{newer}")
     charts = browser.find_elements(By.CSS_SELECTOR, "img.chart")
-    assert len(charts) == 4
+    assert len(charts) == len(CHART_NAMES)
     complete = "return arguments[0].complete"
     _wait(browser, lambda d: all(d.execute_script(complete, c) is True for c in charts))
     for chart in charts:
