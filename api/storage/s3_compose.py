@@ -10,23 +10,16 @@ but the last is smaller, the bytes are streamed through instead.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from api.storage.errors import ObjectExists
-from api.storage.s3_errors import error_code, translated
+from api.storage.s3_errors import translated
 from api.storage.s3_io import MIN_PART_BYTES
-from api.storage.s3_publish import MAX_COPY_PART, exists
+from api.storage.s3_publish import MAX_COPY_PART, copy_parts
 from api.storage.uri import parse_uri
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
-
-_REFUSED = {"PreconditionFailed", "412"}
 
 
 def copyable(sizes: list[int]) -> bool:
@@ -52,37 +45,4 @@ def compose(
     if not nonempty or not copyable([size for size in sizes if size]):
         stream(sources, target)
         return
-    dst = parse_uri(target)
-    with translated(target):
-        if exists(client, dst.bucket, dst.key):  # a server may ignore If-None-Match
-            raise ObjectExists.for_uri(target)
-        upload_id = client.create_multipart_upload(Bucket=dst.bucket, Key=dst.key)["UploadId"]
-    try:
-        with translated(target):
-            parts: list[CompletedPartTypeDef] = []
-            for number, source in enumerate(nonempty, start=1):
-                src = parse_uri(source)
-                answer = client.upload_part_copy(
-                    Bucket=dst.bucket,
-                    Key=dst.key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": src.bucket, "Key": src.key},
-                )
-                parts.append({"ETag": answer["CopyPartResult"]["ETag"], "PartNumber": number})
-            try:
-                client.complete_multipart_upload(
-                    Bucket=dst.bucket,
-                    Key=dst.key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                    IfNoneMatch="*",
-                )
-            except ClientError as exc:
-                if error_code(exc) in _REFUSED:
-                    raise ObjectExists.for_uri(target) from None
-                raise
-    except BaseException:
-        with contextlib.suppress(Exception):  # the sweeper aborts what is left
-            client.abort_multipart_upload(Bucket=dst.bucket, Key=dst.key, UploadId=upload_id)
-        raise
+    copy_parts(client, [(source, None) for source in nonempty], target)

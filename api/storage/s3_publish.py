@@ -49,20 +49,35 @@ def exists(client: S3Client, bucket: str, key: str) -> bool:
 
 
 def publish(client: S3Client, source: str, target: str) -> None:
-    src, dst = parse_uri(source), parse_uri(target)
+    src = parse_uri(source)
     with translated(source):
         size = client.head_object(Bucket=src.bucket, Key=src.key)["ContentLength"]
+    ranges = [None] if size <= MAX_COPY_PART else _ranges(size)
+    copy_parts(
+        client, [(source, span) for span in ranges], target, {SOURCE_METADATA: _label(source)}
+    )
+
+
+def copy_parts(
+    client: S3Client,
+    parts: list[tuple[str, str | None]],
+    target: str,
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """``target`` = the (source, byte range or None for all of it) ``parts`` in
+    order, copied server-side; :class:`ObjectExists` if ``target`` exists."""
+    dst = parse_uri(target)
     with translated(target):
         if exists(client, dst.bucket, dst.key):
             raise ObjectExists.for_uri(target)
         upload_id = client.create_multipart_upload(
-            Bucket=dst.bucket, Key=dst.key, Metadata={SOURCE_METADATA: _label(source)}
+            Bucket=dst.bucket, Key=dst.key, Metadata=metadata or {}
         )["UploadId"]
     try:
         with translated(target):
-            parts: list[CompletedPartTypeDef] = []
-            ranges = [None] if size <= MAX_COPY_PART else _ranges(size)
-            for number, span in enumerate(ranges, start=1):
+            done: list[CompletedPartTypeDef] = []
+            for number, (source, span) in enumerate(parts, start=1):
+                src = parse_uri(source)
                 extra = {"CopySourceRange": span} if span else {}
                 answer = client.upload_part_copy(
                     Bucket=dst.bucket,
@@ -72,13 +87,13 @@ def publish(client: S3Client, source: str, target: str) -> None:
                     CopySource={"Bucket": src.bucket, "Key": src.key},
                     **extra,  # type: ignore[arg-type]
                 )
-                parts.append({"ETag": answer["CopyPartResult"]["ETag"], "PartNumber": number})
+                done.append({"ETag": answer["CopyPartResult"]["ETag"], "PartNumber": number})
             try:
                 client.complete_multipart_upload(
                     Bucket=dst.bucket,
                     Key=dst.key,
                     UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
+                    MultipartUpload={"Parts": done},
                     IfNoneMatch="*",
                 )
             except ClientError as exc:
