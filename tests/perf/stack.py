@@ -255,9 +255,12 @@ class Stack:
     def start_worker(
         self, name: str, *, concurrency: int, queues: str = "training,inference,webhooks",
         extra: list[str] | None = None, env: dict[str, str] | None = None,
+        cpu: int | None = None,
     ) -> Service:  # fmt: skip
-        """A Celery worker (``env`` replaces the stack's); returns once it logged ``ready.``."""
-        argv = [
+        """A Celery worker (``env`` replaces the stack's; ``cpu`` pins it and its pool
+        to that one core); returns once it logged ``ready.``."""
+        pin = [] if cpu is None else ["taskset", "-c", str(cpu)]
+        argv = [*pin,
             sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues,
             "-c", str(concurrency), "--pool", "prefork", "--without-gossip",
             "--without-mingle", "--without-heartbeat", "-l", "INFO",
