@@ -142,7 +142,7 @@ def test_a_data_scientist_signs_in_watches_jobs_and_reads_the_evidence(
     table = browser.find_element(By.ID, "comparison").text
     assert "RMSE" in table and "Within ±10 %" in table
     pairs = browser.find_elements(By.CSS_SELECTOR, ".pair img.chart")
-    assert len(pairs) == 8
+    assert len(pairs) == 2 * len(CHART_NAMES)
     _wait(
         browser,
         lambda d: all(d.execute_script("return arguments[0].naturalWidth", i) > 0 for i in pairs),
