@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.config import get_settings
 from api.db.session import session_scope
+from api.ml.charts import CHART_NAMES
 from api.ml.schema import FEATURES
 from api.ml.synth import generate
 from api.registry import artifacts
@@ -68,6 +69,12 @@ def test_upload_train_poll_then_batch_predicts_every_row_like_the_model(
     assert result["promoted"] is False  # a member's model never moves production
     assert result["artifact_uri"] is None  # nor does a member see where artifacts live
     version = result["model_version"]
+    # The registering attempt draws the version's charts right after recording it.
+    model_uri = artifacts.artifact_uri(job["id"])
+    deadline = time.monotonic() + 15
+    while not all(get_store().exists(artifacts.chart_uri(model_uri, n)) for n in CHART_NAMES):
+        assert time.monotonic() < deadline, "the charts were not drawn"
+        time.sleep(0.1)
 
     batch_input = generate(1_200, seed=2).drop(columns=["price"])
     batch_input.loc[5, "type"] = "castle"  # one invalid row

@@ -126,15 +126,18 @@ def test_a_data_scientist_signs_in_watches_jobs_and_reads_the_evidence(
     ]
     newer, older = max(versions), min(versions)
 
-    # A version page whose five charts load.
-    browser.get(f"{base}/ui/models/{newer}")
-    charts = browser.find_elements(By.CSS_SELECTOR, "img.chart")
-    assert len(charts) == len(CHART_NAMES)
-    complete = "return arguments[0].complete"
-    _wait(browser, lambda d: all(d.execute_script(complete, c) is True for c in charts))
-    for chart in charts:
-        width = browser.execute_script("return arguments[0].naturalWidth", chart)
-        assert width > 0, chart.get_attribute("src")
+    # A version page whose five charts load (drawn right after the version was
+    # registered: a page opened before that shows them once reloaded).
+    def charts_drawn(driver: WebDriver) -> bool:
+        driver.get(f"{base}/ui/models/{newer}")
+        charts = driver.find_elements(By.CSS_SELECTOR, "img.chart")
+        assert len(charts) == len(CHART_NAMES)
+        complete = "return arguments[0].complete"
+        _wait(driver, lambda d: all(d.execute_script(complete, c) is True for c in charts))
+        width = "return arguments[0].naturalWidth"
+        return all(driver.execute_script(width, c) > 0 for c in charts)
+
+    _wait(browser, charts_drawn, timeout=20)
     assert _offsite_resources(browser, base) == []
 
     # The two versions side by side: each metric, each chart for both.

@@ -58,6 +58,9 @@ class JobContext:
     model_version: int | None
     fraction: float = 0.0
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # Steps that need the result recorded first and must not delay it (drawing a
+    # model's charts); run by the attempt that recorded it, once it is committed.
+    after_success: list[Callable[[], None]] = field(default_factory=list)
     outputs: AttemptOutputs = field(init=False)
 
     def __post_init__(self) -> None:

@@ -135,7 +135,19 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
         log.info("job_cancelled_while_running")
     else:
         log.info("job_ended", failed=outcome is Outcome.FAILED)
+    if outcome is Outcome.SUCCEEDED:
+        _after_success(ctx)
     return outcome
+
+
+def _after_success(ctx: JobContext) -> None:
+    """The job's steps that follow its recorded success; a failure there is logged
+    and never changes the job."""
+    for step in ctx.after_success:
+        try:
+            step()
+        except Exception as exc:
+            log.warning("after_success_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def run_job(job_id: str, work: Callable[[JobContext], Finalizer]) -> Outcome | None:

@@ -44,22 +44,22 @@ def run_training(job_id: str) -> Outcome | None:
     return run_job(job_id, _train)
 
 
-def _stage_charts(ctx: JobContext, artifact_uri: str, result: TrainResult) -> None:
-    """Draw the model's charts now, so that pages only read them; published with the
-    artifact by the attempt that registers the version."""
+def draw_charts(artifact_uri: str, result: TrainResult) -> None:
+    """Draw the model's charts beside its artifact, so that pages only read them.
+
+    Called by the attempt that registered the version, right after its success is
+    committed: drawing takes a few tenths of a second that the job's own time need
+    not include, and only the registered version gets pictures."""
     if result.evaluation_rows is None:
         return
     try:
         drawn = charts.render_charts(result.evaluation_rows, feature_importances(result.estimator))
     except Exception as exc:  # a model without pictures is still a model
-        log.warning(
-            "charts_not_drawn", job_id=str(ctx.job_id), error=f"{type(exc).__name__}: {exc}"
-        )
+        log.warning("charts_not_drawn", uri=artifact_uri, error=f"{type(exc).__name__}: {exc}")
         return
     store = get_store()
     for name, svg in drawn.items():
-        final = registry_artifacts.chart_uri(artifact_uri, name)
-        store.put_bytes(ctx.stage(final, f"chart-{name}.svg"), svg)
+        store.put_bytes(registry_artifacts.chart_uri(artifact_uri, name), svg)
 
 
 def _train(ctx: JobContext) -> Finalizer:
@@ -89,7 +89,7 @@ def _train(ctx: JobContext) -> Finalizer:
     uri = registry_artifacts.artifact_uri(str(ctx.job_id))
     # Published when the job is recorded.
     registry_artifacts.save(ctx.stage(uri, "model.tsm"), artifact)
-    _stage_charts(ctx, uri, result)
+    ctx.after_success.append(lambda: draw_charts(uri, result))
     decision = decide_promotion(allowed.promote, result, train_csv, test_csv)
     ctx.progress(1.0)
 
