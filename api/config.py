@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     batch_chunk_rows: int = 100_000
     # A batch job with more data rows than this is cut into partitions of this
     # many rows, which any free inference worker takes.
-    batch_partition_rows: int = Field(default=200_000, ge=1)
+    batch_partition_rows: int = Field(default=1_000_000, ge=1)
 
     # Data sources (the client's own databases)
     # Seals the passwords of registered sources at rest; changing it makes them unreadable.

@@ -1,7 +1,7 @@
 """Case partition: one 2M-row default-model batch job, on one worker and on two.
 
-The job is cut into partitions of ``TASADOR_BATCH_PARTITION_ROWS`` (200,000 by
-default: ten partitions), which any free inference worker takes. The same job
+The job is cut into partitions of ``TASADOR_BATCH_PARTITION_ROWS`` (1,000,000 by
+default: two partitions), which any free inference worker takes. The same job
 runs on one worker process (a Celery worker with one pool process), then on two
 such workers; the ratio of the two rates (rows over created_at -> finished_at)
 is what splitting buys.
