@@ -23,12 +23,13 @@ from api.errors import TasadorError, error_envelope
 from api.health.endpoints import router as health_router
 from api.http_faults import CLIENT_CLOSED_REQUEST, install_outage_handlers, is_client_disconnect
 from api.jobs.endpoints import router as jobs_router
+from api.jobs.submission import KNOWN_ALIAS
 from api.limits import BodyLimit, request_id_from
 from api.logging import configure_logging, get_logger, mark_logged
 from api.observability import HTTP_LATENCY, HTTP_REQUESTS
 from api.openapi import install_openapi
 from api.predictions.endpoints import router as predictions_router
-from api.predictions.serving import serving_lifespan
+from api.predictions.serving import get_serving, serving_lifespan
 from api.registry.endpoints import router as models_router
 from api.sources.endpoints import router as sources_router
 from api.ui.endpoints import install_ui
@@ -196,4 +197,6 @@ def create_app() -> FastAPI:
     app.include_router(sources_router)
     install_ui(app)
     install_openapi(app)
+    # Batch submits name an alias's version from the snapshot predictions keep.
+    setattr(app.state, KNOWN_ALIAS, lambda alias: get_serving().aliases.lookup(alias))
     return app

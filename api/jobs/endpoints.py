@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +16,7 @@ from api.dependencies import DbSession, in_one_thread
 from api.error_docs import errors
 from api.jobs import downloads, service, submission
 from api.jobs.schemas import BatchJobIn, JobOut, JobPage, TrainingJobIn
+from api.jobs.submission import KNOWN_ALIAS
 from api.ownership import Principal
 from api.webhooks import service as webhooks_service
 from api.webhooks.schemas import DeliveryList, DeliveryOut
@@ -91,6 +92,7 @@ async def submit_batch_inference(
     body: BatchJobIn,
     session: DbSession,
     user: CurrentUser,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> JobOut:
@@ -103,7 +105,10 @@ async def submit_batch_inference(
     job = await in_one_thread(
         session,
         lambda: JobOut.seen_by(
-            submission.submit_batch(session, user, body, idempotency_key), Principal.of(user)
+            submission.submit_batch(
+                session, user, body, idempotency_key, getattr(request.app.state, KNOWN_ALIAS, None)
+            ),
+            Principal.of(user),
         ),
     )
     _accepted(response, job.id)

@@ -9,6 +9,7 @@ themselves live in ``api.ownership``; the worker asks them again before it runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,6 +29,9 @@ from api.sources.schemas import SourceInput, SourceOutput
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
 from api.webhooks.urls import check_callback_url
+
+# The app.state attribute holding an alias -> version lookup that needs no query.
+KNOWN_ALIAS = "known_alias"
 
 
 def _missing(field: str, uri: str) -> NotFound:
@@ -127,7 +131,16 @@ def submit_training(session: Session, user: Account, body: TrainingJobIn, key: s
     return job
 
 
-def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | None) -> Job:
+def submit_batch(
+    session: Session,
+    user: Account,
+    body: BatchJobIn,
+    key: str | None,
+    known_alias: Callable[[str], int | None] | None = None,
+) -> Job:
+    """The batch job for ``body``, checked and inserted. ``known_alias`` may name an
+    alias's version without a query (the API passes its serving state's alias
+    snapshot, as fresh as the one predictions use); otherwise the registry is asked."""
     principal = Principal.of(user)
     request = body.model_dump(exclude_none=True)
     # A retried submit answers its first job even though that job's output now exists.
@@ -145,7 +158,7 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
         sources_service.check_job_output(session, body.output_data)
     elif body.output_data:
         check_new_output(principal, body.output_data)
-    version = registry_service.resolve(session, body.model)
+    version = _known(body.model, known_alias) or registry_service.resolve(session, body.model)
     if body.interval is not None:
         check_intervals(session, version)
     job, _ = service.create(
@@ -158,3 +171,9 @@ def submit_batch(session: Session, user: Account, body: BatchJobIn, key: str | N
         model_version=version,
     )
     return job
+
+
+def _known(model: str | int | None, known_alias: Callable[[str], int | None] | None) -> int | None:
+    if known_alias is None or not isinstance(model, str) or not model or model.isdigit():
+        return None
+    return known_alias(model)
