@@ -82,10 +82,11 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
             for worker in workers:
                 stack.stop(worker)
     ratio = rates[2] / rates[1]
+    job = f"{rows:,} rows in {PARTITION_ROWS:,}-row partitions, default model"
     results.add(
-        Row("partition", f"{rows:,} rows in {PARTITION_ROWS:,}-row partitions, default model, 1 worker process",
+        Row("partition", f"{job}, 1 worker process",
             summary([rates[1]]), "rows/s", note="submit to finished"),
-        Row("partition", f"{rows:,} rows in {PARTITION_ROWS:,}-row partitions, default model, 2 worker processes",
+        Row("partition", f"{job}, 2 worker processes",
             summary([rates[2]]), "rows/s", note="submit to finished"),
         Row("partition", "2 worker processes / 1", summary([ratio]), "ratio",
             f">= {RATIO_TARGET}", ratio >= RATIO_TARGET),
