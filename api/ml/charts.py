@@ -179,7 +179,7 @@ def interval_coverage(rows: pd.DataFrame) -> bytes:
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
     axes.set_xlabel("prices inside their range (%); dashed: the level promised")
-    axes.legend(loc="lower left", fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     axes.set_title("predicted price bands in UF, equal row counts", fontsize=9)
     return _svg(figure)
 

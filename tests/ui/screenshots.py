@@ -55,20 +55,19 @@ def _shoot(driver: WebDriver, url: str | None, path: Path) -> None:
 
 def _demo(run: Standalone, password: str) -> dict[str, Any]:
     """Wait for the demo model, train a second, run a batch job; what the pages need."""
-    banner = run.output
-    first = re.search(r"\(job ([0-9a-f-]+)\)", banner)
-    batch_uri = re.search(r'"input_data": "(s3://[^"]+)"', banner)
-    train_uri_match = re.search(r'"train_data": "(s3://[^"]+)"', banner)
-    if not (first and batch_uri):
-        raise RuntimeError(f"unexpected banner:\n{banner}")
+    first = re.search(r"\(job ([0-9a-f-]+)\)", run.output)
+    if not first:
+        raise RuntimeError(f"unexpected banner:\n{run.output}")
     with httpx.Client(base_url=run.api, timeout=60) as client:
         token = client.post("/v1/auth/token", data={"username": "admin", "password": password})
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         trained = _wait_for_job(client, first[1])
-        train_uri = train_uri_match[1] if train_uri_match else trained["request"]["train_data"]
+        train_uri = trained["request"]["train_data"]
         second = client.post("/v1/jobs/training", json={"train_data": train_uri, **SECOND_MODEL})
         _wait_for_job(client, second.json()["id"])
-        batch = client.post("/v1/jobs/batch-inference", json={"input_data": batch_uri[1]})
+        datasets = client.get("/v1/datasets").json()
+        batch_uri = next(d["uri"] for d in datasets if d["name"] == "demo-batch")
+        batch = client.post("/v1/jobs/batch-inference", json={"input_data": batch_uri})
         _wait_for_job(client, batch.json()["id"])
         versions = sorted(m["version"] for m in client.get("/v1/models").json())
         return {"versions": versions, "batch_job": batch.json()["id"]}
