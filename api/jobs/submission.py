@@ -174,6 +174,7 @@ def submit_batch(
 
 
 def _known(model: str | int | None, known_alias: Callable[[str], int | None] | None) -> int | None:
-    if known_alias is None or not isinstance(model, str) or not model or model.isdigit():
+    """The version an alias (``production`` when none is named) has in the snapshot."""
+    if known_alias is None or isinstance(model, int) or (model and model.isdigit()):
         return None
-    return known_alias(model)
+    return known_alias(model or registry_service.PRODUCTION)
