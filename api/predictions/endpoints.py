@@ -11,6 +11,7 @@ from api.auth.dependencies import AdminUser, CurrentUser
 from api.constraints import IsoDateTime
 from api.db.base import MAX_INT_ID
 from api.dependencies import DbSession, open_sessions
+from api.ownership import Principal
 from api.predictions import service
 from api.predictions.schemas import (
     PingResponse,
@@ -48,6 +49,10 @@ def _request_schema() -> dict[str, Any]:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "description": "`comparables_forbidden`: comparables are the model's training rows, "
+        "and you may not read the data it was trained on"
+    },
     404: {"description": "`model_not_found` or `alias_not_found`"},
     409: {
         "description": "`no_model`: nothing is in production yet; `interval_unavailable`: "
@@ -79,16 +84,17 @@ async def predict(request: Request, user: CurrentUser) -> Response:
     # be reported as "instances[3].net_area" rather than a generic location.
     body = await request.body()
     request_id = getattr(request.state, "request_id", "") or ""
+    caller = Principal.of(user)
     # A small body whose model is loaded is answered right here, in microseconds;
     # anything that may block (a load, a query, a large body) goes to a pool thread.
     answer = (
-        service.predict_from_memory(body, user_id=user.id, request_id=request_id)
+        service.predict_from_memory(body, caller=caller, request_id=request_id)
         if len(body) <= service.INLINE_MAX_BYTES
         else None
     )
     if answer is None:
         answer = await run_in_threadpool(
-            service.predict, open_sessions(request), body, user_id=user.id, request_id=request_id
+            service.predict, open_sessions(request), body, caller=caller, request_id=request_id
         )
     return Response(answer, media_type="application/json")
 

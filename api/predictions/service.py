@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from api.db.session import SessionOpener
 from api.db.tables.prediction_log import PredictionLog
-from api.errors import Conflict, InvalidInput, TasadorError
+from api.errors import Conflict, Forbidden, InvalidInput, TasadorError
 from api.ml.predictor import UnpredictableInput
 from api.observability import PREDICTION_LATENCY, PREDICTIONS
+from api.ownership import Principal, may_read
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent
 from api.predictions.schemas import PredictionRequest, parse_request
@@ -32,7 +33,7 @@ class PredictionFailed(TasadorError):
 INLINE_MAX_BYTES = 4096
 
 
-def predict(sessions: SessionOpener, body: bytes, *, user_id: int | None, request_id: str) -> bytes:
+def predict(sessions: SessionOpener, body: bytes, *, caller: Principal, request_id: str) -> bytes:
     """Validate ``body``, predict with the model it names, log; the JSON answer.
 
     The hot path reads only in-memory state (alias snapshot, model cache); a
@@ -46,10 +47,10 @@ def predict(sessions: SessionOpener, body: bytes, *, user_id: int | None, reques
     if served is None:
         with sessions() as session:
             served = serving.model(session, serving.resolve(session, request.model))
-    return _answer(serving, request, served, started, user_id=user_id, request_id=request_id)
+    return _answer(serving, request, served, started, caller=caller, request_id=request_id)
 
 
-def predict_from_memory(body: bytes, *, user_id: int | None, request_id: str) -> bytes | None:
+def predict_from_memory(body: bytes, *, caller: Principal, request_id: str) -> bytes | None:
     """``predict`` when it needs no I/O (the alias is known, the model loaded), else None.
 
     For the event loop: small bodies only (``INLINE_MAX_BYTES``), so that no
@@ -61,7 +62,7 @@ def predict_from_memory(body: bytes, *, user_id: int | None, request_id: str) ->
     served = serving.in_memory(request.model)
     if served is None:
         return None
-    return _answer(serving, request, served, started, user_id=user_id, request_id=request_id)
+    return _answer(serving, request, served, started, caller=caller, request_id=request_id)
 
 
 def _answer(
@@ -70,7 +71,7 @@ def _answer(
     served: ServedModel,
     started: float,
     *,
-    user_id: int | None,
+    caller: Principal,
     request_id: str,
 ) -> bytes:
     version = served.version
@@ -88,14 +89,14 @@ def _answer(
                 details={"index": i, "model_version": version},
             )
     answer = json.dumps(
-        {"model_version": version, "predictions": _predictions(request, served, prices)},
+        {"model_version": version, "predictions": _predictions(request, served, prices, caller)},
         separators=(",", ":"),
     ).encode()
     serving.log.add(
         PredictionEvent(
             created_at=datetime.now(UTC),
             request_id=request_id,
-            user_id=user_id,
+            user_id=caller.user_id,
             model=str(request.model)[:64],
             model_version=version,
             latency_ms=(time.perf_counter() - started) * 1000.0,
@@ -115,8 +116,27 @@ def _unavailable(version: int, what: str, code: str) -> Conflict:
     )
 
 
+def _check_may_see_rows(caller: Principal, served: ServedModel) -> None:
+    """Comparables are the version's own training rows: a caller gets them only
+    if they may read the data it was trained on (their own dataset, a shared
+    location, a registered source's table; admins always), as for the training
+    data's location on the version itself."""
+    lineage = served.training_data
+    uri = lineage.get("uri")
+    if caller.is_admin or (isinstance(uri, str) and may_read(caller, uri)):
+        return
+    if uri is None and lineage.get("source") and not lineage.get("query"):
+        return  # a registered source's table, which every signed-in user may read
+    raise Forbidden(
+        f"comparables are rows of the data model version {served.version} was trained on, "
+        "which you may not read; leave out `comparables`",
+        code="comparables_forbidden",
+        details={"model_version": served.version},
+    )
+
+
 def _predictions(
-    request: PredictionRequest, served: ServedModel, prices: list[float]
+    request: PredictionRequest, served: ServedModel, prices: list[float], caller: Principal
 ) -> list[dict[str, Any]]:
     """Each price, with its range and its comparables when the request asks for them."""
     rows: list[dict[str, Any]] = [{"price": p} for p in prices]
@@ -129,6 +149,7 @@ def _predictions(
     if request.comparables is not None:
         if served.comparables is None:
             raise _unavailable(served.version, "comparables", "comparables_unavailable")
+        _check_may_see_rows(caller, served)
         for row, record in zip(rows, request.instances, strict=True):
             row["comparables"] = served.comparables.nearest(record, request.comparables)
     return rows

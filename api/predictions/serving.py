@@ -14,7 +14,7 @@ import gc
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -47,6 +47,9 @@ class ServedModel:
     predictor: FastPredictor
     intervals: IntervalModel | None = None
     comparables: ComparablesIndex | None = None
+    # Where the version's training rows came from: comparables are those rows, so
+    # only a caller who may read them gets comparables.
+    training_data: dict[str, Any] = field(default_factory=dict)
 
 
 def load_model(session: Session, version: int) -> ServedModel:
@@ -63,7 +66,9 @@ def load_model(session: Session, version: int) -> ServedModel:
             details={"version": version, "artifact_uri": row.artifact_uri},
         ) from exc
     log.info("model_loaded", version=version, preset=row.preset)
-    return ServedModel(version, bundle.predictor, bundle.intervals, bundle.comparables)
+    return ServedModel(
+        version, bundle.predictor, bundle.intervals, bundle.comparables, dict(row.training_data)
+    )
 
 
 def _load_in_own_session(version: int) -> ServedModel:

@@ -10,6 +10,7 @@ reason and never the URL, so a password cannot leak through them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,9 +70,55 @@ def parse_url(raw: str) -> URL:
             f"use one of {', '.join(SUPPORTED_DIALECTS)}",
             code="invalid_source_url",
         )
-    if url.get_backend_name() == "sqlite" and not url.database:
-        raise InvalidInput("url: a SQLite source names a file", code="invalid_source_url")
+    if any(key.lower() in _SECRET_QUERY_KEYS for key in url.query):
+        raise InvalidInput(
+            "url: give the password in the URL's user part (user:password@host), where it is "
+            "sealed at rest and masked; not as a query parameter",
+            code="invalid_source_url",
+        )
+    if url.get_backend_name() == "sqlite":
+        _check_sqlite(url)
+    if _is_service_database(url):
+        raise InvalidInput(
+            "url: this is Tasador's own database; register the client's databases only",
+            code="invalid_source_url",
+        )
     return url
+
+
+_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "passfile", "sslpassword"})
+
+
+def _check_sqlite(url: URL) -> None:
+    """A SQLite source is an existing file named by an absolute path, and nothing else:
+    no user, host or options (they would change how the file is opened)."""
+    path = url.database or ""
+    if url.username or url.password or url.host or url.query:
+        raise InvalidInput(
+            "url: a SQLite source is sqlite:////absolute/path/to/file.db, without user, "
+            "password, host or options",
+            code="invalid_source_url",
+        )
+    if not path.startswith("/") or any(c in path for c in "?%#"):
+        raise InvalidInput(
+            "url: a SQLite source names a file by its absolute path (sqlite:////path/to/file.db)",
+            code="invalid_source_url",
+        )
+
+
+def _is_service_database(url: URL) -> bool:
+    own = make_url(get_settings().database_url)
+    if own.get_backend_name() != url.get_backend_name():
+        return False
+    if url.get_backend_name() == "sqlite":
+        return os.path.realpath(own.database or "") == os.path.realpath(url.database or "")
+    same_host = (url.host or "localhost") in _aliases(own.host or "localhost")
+    return same_host and (url.port or 5432) == (own.port or 5432) and url.database == own.database
+
+
+def _aliases(host: str) -> set[str]:
+    local = {"localhost", "127.0.0.1", "::1", ""}
+    return local if host in local else {host}
 
 
 def masked(url: URL) -> str:

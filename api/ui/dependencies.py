@@ -99,6 +99,17 @@ def check_csrf(viewer: Viewer, presented: str | None) -> None:
 def render(
     request: Request, template: str, viewer: Viewer | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(
+    page = TEMPLATES.TemplateResponse(
         request, template, {"viewer": viewer, **context}, status_code=status_code
     )
+    page.headers.update(PAGE_HEADERS)
+    return page
+
+
+# Pages load nothing from elsewhere and run no inline code, and may not be framed.
+PAGE_HEADERS: Final[dict[str, str]] = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}

@@ -7,6 +7,7 @@ serving cache, prediction log), so what it says is what the API would say.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.dependencies import open_sessions
 from api.errors import TasadorError
 from api.ml.schema import FEATURES, NUMERIC
+from api.ownership import Principal
 from api.predictions import service as predictions_service
 from api.ui.dependencies import UiUser, check_csrf, render
 
@@ -110,7 +112,8 @@ async def predict(
     instance: dict[str, Any] = {
         name: _number(values[name]) if name in NUMERIC else values[name] for name in FEATURES
     }
-    chosen: int | str = int(model) if model.strip().isdigit() else model.strip() or "production"
+    name = model.strip()
+    chosen: int | str = int(name) if re.fullmatch(r"[0-9]+", name) else name or "production"
     level = float(interval) if interval in INTERVAL_LEVELS[:-1] else None
     extras = {"interval": level, "comparables": COMPARABLES_SHOWN} if level else {}
     form = {**values, "model": model, "interval": interval if level else "none"}
@@ -118,10 +121,15 @@ async def predict(
     try:
         result = await _ask(request, viewer, {"model": chosen, "instances": [instance], **extras})
     except TasadorError as exc:
-        if exc.code not in EXTRAS_UNAVAILABLE:
+        if exc.code == "comparables_forbidden":
+            note = "No comparables: they are rows of training data you may not read."
+            extras.pop("comparables")
+        elif exc.code in EXTRAS_UNAVAILABLE:
+            note = "This model version was trained before price ranges and comparables: price only."
+            extras = {}
+        else:
             return _page(request, viewer, form, exc.status_code, error=exc.message)
-        note = "This model version was trained before price ranges and comparables: price only."
-        result = await _ask(request, viewer, {"model": chosen, "instances": [instance]})
+        result = await _ask(request, viewer, {"model": chosen, "instances": [instance], **extras})
     prediction = result["predictions"][0]
     return _page(
         request,
@@ -143,7 +151,7 @@ async def _ask(request: Request, viewer: Any, body: dict[str, Any]) -> dict[str,
         predictions_service.predict,
         open_sessions(request),
         json.dumps(body).encode(),
-        user_id=viewer.user.id,
+        caller=Principal.of(viewer.user),
         request_id=getattr(request.state, "request_id", "") or "",
     )
     decoded: dict[str, Any] = json.loads(answer)

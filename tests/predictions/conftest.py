@@ -55,7 +55,12 @@ def trained_models() -> list[TrainedModel]:
 RegisterModel = Callable[..., int]
 
 
-def register(session: Session, model: TrainedModel, alias: str | None = "production") -> int:
+def register(
+    session: Session,
+    model: TrainedModel,
+    alias: str | None = "production",
+    training_uri: str = "s3://tests/train.csv",
+) -> int:
     """Store ``model``'s artifact, register a version, optionally point ``alias`` at it."""
     uri = f"s3://{get_settings().bucket}/models/test-{uuid.uuid4().hex}/model.tsm"
     get_store().put_bytes(uri, model.data)
@@ -65,7 +70,7 @@ def register(session: Session, model: TrainedModel, alias: str | None = "product
         params={},
         metrics={},
         evaluation={},
-        training_data={"uri": "s3://tests/train.csv", "sha256": "0" * 64, "rows": 1500},
+        training_data={"uri": training_uri, "sha256": "0" * 64, "rows": 1500},
         artifact_uri=uri,
     )
     if alias is not None:

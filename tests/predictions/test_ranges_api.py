@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -9,7 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.config import get_settings
+from api.db.tables.user import User
 from api.ml import artifact as artifacts
+from api.ownership import dataset_uri
+from tests.fixtures.db import HeadersFor, MakeUser
 from tests.predictions.conftest import TrainedModel, instance, register
 
 
@@ -73,8 +77,15 @@ def _without_comparables(model: TrainedModel) -> TrainedModel:
 
 
 def test_each_prediction_lists_its_nearest_comparables_of_the_same_type(
-    api: TestClient, member_headers: dict[str, str], registered_model: int
+    api: TestClient,
+    db_session: Session,
+    member: User,
+    member_headers: dict[str, str],
+    trained_models: list[TrainedModel],
 ) -> None:
+    # Trained on the member's own dataset: its rows are theirs to see.
+    register(db_session, trained_models[0], training_uri=dataset_uri(member.id, uuid.uuid4()))
+    db_session.commit()
     instances = [instance(), instance(type="casa", latitude=-33.45, longitude=-70.6)]
     response = _predict(api, member_headers, instances=instances, comparables=5, interval=0.9)
     assert response.status_code == 200, response.text
@@ -89,6 +100,31 @@ def test_each_prediction_lists_its_nearest_comparables_of_the_same_type(
             "distance_m", "type", "sector", "net_usable_area", "net_area", "n_rooms",
             "n_bathroom", "latitude", "longitude", "price", "price_per_m2",
         }  # fmt: skip
+
+
+def test_comparables_of_a_model_trained_on_another_members_data_are_refused(
+    api: TestClient,
+    db_session: Session,
+    make_user: MakeUser,
+    auth_headers_for: HeadersFor,
+    admin_headers: dict[str, str],
+    trained_models: list[TrainedModel],
+) -> None:
+    owner, stranger = make_user()[0], make_user()[0]
+    training_uri = dataset_uri(owner.id, uuid.uuid4())
+    version = register(db_session, trained_models[0], alias=None, training_uri=training_uri)
+    db_session.commit()
+    body = {"model": version, "instances": [instance()], "comparables": 3, "interval": 0.8}
+    refused = _predict(api, auth_headers_for(stranger), **body)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "comparables_forbidden"
+    # The price and its range stay theirs to ask for; the rows are the owner's and admins'.
+    plain = {k: v for k, v in body.items() if k != "comparables"}
+    assert _predict(api, auth_headers_for(stranger), **plain).status_code == 200
+    for headers in (auth_headers_for(owner), admin_headers):
+        allowed = _predict(api, headers, **body)
+        assert allowed.status_code == 200, allowed.text
+        assert len(allowed.json()["predictions"][0]["comparables"]) == 3
 
 
 @pytest.mark.parametrize("count", [0, 11, 2.5, "3", True])

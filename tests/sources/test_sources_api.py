@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.orm import Session
 
+from api.config import get_settings
 from api.db.tables.data_source import DataSource
 from api.db.tables.job import Job
 from api.registry import service as registry_service
@@ -80,6 +81,13 @@ def test_members_may_not_register_check_or_delete_sources(
         ("oracle+nosuch://u:p@h/db", "invalid_source_url"),
         ("postgresql+psycopg2://u:p@127.0.0.1/db", "driver_not_installed"),
         ("mysql+pymysql://u:p@127.0.0.1/db", "driver_not_installed"),
+        # A password outside the user part would be stored and shown unsealed.
+        ("postgresql+psycopg://bob@127.0.0.1:5432/db?password=secret", "invalid_source_url"),
+        # SQLite: an absolute path to a file, and nothing that changes how it is opened.
+        ("sqlite://u:secret@/tmp/source.db", "invalid_source_url"),
+        ("sqlite:///relative.db", "invalid_source_url"),
+        ("sqlite:////tmp/created.db%3Fmode%3Drwc", "invalid_source_url"),
+        ("sqlite:////tmp/source.db?mode=rwc", "invalid_source_url"),
     ],
 )
 def test_a_url_the_server_cannot_use_is_refused_naming_why(
@@ -92,6 +100,22 @@ def test_a_url_the_server_cannot_use_is_refused_naming_why(
     assert response.json()["error"]["code"] == code
     if code == "driver_not_installed":
         assert response.json()["error"]["details"]["package"] in response.json()["error"]["message"]
+
+
+def test_the_services_own_database_cannot_be_registered(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    # Every member may read a registered source's tables: Tasador's own would hand
+    # them the users' password hashes.
+    own = make_url(get_settings().database_url)
+    for url in (own, own.set(host="localhost")):
+        response = client.post(
+            "/v1/data-sources",
+            json={"name": "own", "url": url.render_as_string(hide_password=False)},
+            headers=admin_headers,
+        )
+        assert response.status_code == 422, response.text
+        assert "own database" in response.json()["error"]["message"]
 
 
 def test_an_unreachable_source_answers_422_with_the_reason_and_not_the_password(

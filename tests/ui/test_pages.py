@@ -339,6 +339,16 @@ def test_the_jobs_list_follows_only_jobs_that_have_not_ended(
     assert "40%" in body and "/ui/static/jobs.js" in body
 
 
+def test_pages_may_not_be_framed_and_load_nothing_from_elsewhere(
+    page_for: PageFor, make_user: MakeUser
+) -> None:
+    page = page_for(make_user()[0]).get("/ui/models")
+    assert page.status_code == 200
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
 def test_static_files_are_served_by_the_service(client: TestClient) -> None:
     for path in ("/ui/static/tasador.css", "/ui/static/job.js", "/ui/static/jobs.js"):
         assert client.get(path).status_code == 200
@@ -347,8 +357,10 @@ def test_static_files_are_served_by_the_service(client: TestClient) -> None:
 def test_the_prediction_form_answers_with_a_price(
     page_for: PageFor, make_user: MakeUser, charted_version: Callable[..., int]
 ) -> None:
-    version = charted_version()
-    page = page_for(make_user()[0])
+    user = make_user()[0]
+    # Trained on the user's own dataset: its comparables are theirs to see.
+    version = charted_version(training_uri=dataset_uri(user.id, uuid.uuid4()))
+    page = page_for(user)
     form = page.get("/ui/predict").text
     assert 'name="net_usable_area"' in form and 'name="longitude"' in form
     fields = {
