@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 from tests.perf.fixtures import synthetic_csv
 from tests.perf.jobs import MemoryProbe, wait_for
 from tests.perf.report import Results, Row, summary
-from tests.perf.stack import Stack
+from tests.perf.stack import Stack, create_database_if_missing
 
 RSS_GROWTH_LIMIT = 0.20
 _COLUMNS = "type, sector, net_usable_area, net_area, n_rooms, n_bathroom, latitude, longitude"
@@ -34,14 +34,7 @@ def _client_url(stack: Stack) -> str:
 def _prepare(url: str, sizes: list[int]) -> None:
     """The listings tables, loaded once per database (kept between runs)."""
     target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), poolclass=NullPool)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        found = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        ).scalar()
-        if not found:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
+    create_database_if_missing(target)
     engine = create_engine(target, poolclass=NullPool)
     with engine.begin() as conn:
         for name in conn.execute(

@@ -26,7 +26,7 @@ from typing import Any, Self
 
 import httpx
 import redis
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +96,11 @@ def bench_urls() -> tuple[str, str, str]:
     return bench_db, f"{base}/{int(index) - 1}", f"{base}/{index}"
 
 
-def _recreate_database(url: str) -> None:
-    target = make_url(url)
+def create_database_if_missing(target: URL) -> None:
+    """Create ``target``'s database through the ``postgres`` maintenance database.
+
+    (``tests.fixtures.db`` has the same for the tests; importing it here would load
+    the application before the stack has set its environment.)"""
     admin = create_engine(target.set(database="postgres"), poolclass=NullPool)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         exists = conn.execute(
@@ -106,6 +109,11 @@ def _recreate_database(url: str) -> None:
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     admin.dispose()
+
+
+def _recreate_database(url: str) -> None:
+    target = make_url(url)
+    create_database_if_missing(target)
     engine = create_engine(target, poolclass=NullPool)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

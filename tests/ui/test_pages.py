@@ -363,18 +363,7 @@ def test_the_prediction_form_answers_with_a_price(
     page = page_for(user)
     form = page.get("/ui/predict").text
     assert 'name="net_usable_area"' in form and 'name="longitude"' in form
-    fields = {
-        "csrf": page.csrf,
-        "model": str(version),
-        "type": "departamento",
-        "sector": "las condes",
-        "net_usable_area": "80",
-        "net_area": "90",
-        "n_rooms": "2",
-        "n_bathroom": "2",
-        "latitude": "-33.41",
-        "longitude": "-70.56",
-    }
+    fields = {"csrf": page.csrf, "model": str(version), **EXAMPLE}
     answer = page.post("/ui/predict", fields)
     assert answer.status_code == 200, answer.text
     assert 'id="price"' in answer.text and f"model v{version}" in answer.text
