@@ -54,42 +54,54 @@ class _Scanner:
         self.last_byte = -1  # the previous block's last byte
 
     def feed(self, block: bytes) -> None:
-        text = b'"' + block if self.in_quotes else block
+        # Whole arrays per block: a Python call per record would cost seconds on
+        # millions of rows, serial time before any partition starts.
         shift = 1 if self.in_quotes else 0
-        array = np.frombuffer(text, dtype=np.uint8)
-        for end in (record_ends(text) - shift + self.offset).tolist():
-            self._record(int(end), array)
+        text = b'"' + block if self.in_quotes else block
+        ends = record_ends(text).astype(np.int64) - shift + self.offset
+        if ends.size:
+            starts = np.empty_like(ends)
+            starts[0] = self.line_start
+            starts[1:] = ends[:-1] + 1
+            keep = self._not_blank(starts, ends - starts, np.frombuffer(text, np.uint8), shift)
+            self._data(starts[keep], ends[keep] + 1)
+            self.line_start = int(ends[-1]) + 1
         if block.count(b'"') & 1:
             self.in_quotes = not self.in_quotes
         self.offset += len(block)
         self.last_byte = block[-1]
 
-    def _record(self, end: int, array: np.ndarray) -> None:
-        """A record ends at the newline at file offset ``end``."""
-        start, self.line_start = self.line_start, end + 1
-        length = end - start
-        if length == 0:
-            return
-        if length == 1:
-            local = start - self.offset + (1 if self.in_quotes else 0)
-            first = int(array[local]) if local >= 0 else self.last_byte
-            if first == _CR:
-                return  # a blank CRLF line
-        self._data(start, end + 1)
+    def _not_blank(
+        self, starts: np.ndarray, lengths: np.ndarray, array: np.ndarray, shift: int
+    ) -> np.ndarray:
+        """Mask of the records that are not blank lines ("" or a lone CR)."""
+        keep: np.ndarray = lengths != 0
+        single = np.flatnonzero(lengths == 1)
+        if single.size:
+            local = starts[single] - self.offset + shift
+            inside = local >= shift  # the byte is in this block, not the previous one
+            first = np.full(single.size, self.last_byte, dtype=np.int64)
+            first[inside] = array[local[inside]]
+            keep[single[first == _CR]] = False
+        return keep
 
-    def _data(self, start: int, end: int) -> None:
-        if not self.header_seen:
+    def _data(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Data records ``[starts[i], ends[i])``; the first one of the file is the header."""
+        if not self.header_seen and starts.size:
             self.header_seen = True
-            self.split.header_end = end
+            self.split.header_end = int(ends[0])
+            starts = starts[1:]
+        count = int(starts.size)
+        if not count:
             return
-        if self.since_cut == 0:
-            self.split.starts.append(start)
-        self.since_cut = (self.since_cut + 1) % self.rows
-        self.split.rows += 1
+        first = (-self.since_cut) % self.rows  # index of the next record that opens a partition
+        self.split.starts.extend(int(s) for s in starts[first :: self.rows])
+        self.since_cut = (self.since_cut + count) % self.rows
+        self.split.rows += count
 
     def finish(self) -> Split:
         if self.line_start < self.offset:  # the last record lacks its newline
-            self._data(self.line_start, self.offset)
+            self._data(np.array([self.line_start]), np.array([self.offset]))
         self.split.size = self.offset
         if not self.split.starts:
             self.split.starts.append(self.split.header_end)
