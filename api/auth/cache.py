@@ -105,18 +105,19 @@ class VerifiedTokens:
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._subjects: dict[str, tuple[int, int]] = {}
+        self._subjects: dict[str, tuple[int, int, int]] = {}
 
-    def user_id(self, token: str) -> int:
-        """The user the token names; ``token_expired`` or ``invalid_token`` as on a first check."""
+    def subject(self, token: str) -> tuple[int, int]:
+        """(user id, issue time) of the token; ``token_expired`` or ``invalid_token``
+        as on a first check."""
         known = self._subjects.get(token)
-        if known is not None and time.time() < known[1]:
-            return known[0]
-        user_id, expires = read_access_expiry(token)
+        if known is not None and time.time() < known[2]:
+            return known[0], known[1]
+        user_id, issued, expires = read_access_expiry(token)
         if len(self._subjects) >= self.max_entries:
             now = time.time()
-            self._subjects = {t: s for t, s in self._subjects.items() if now < s[1]}
+            self._subjects = {t: s for t, s in self._subjects.items() if now < s[2]}
             if len(self._subjects) >= self.max_entries:
                 self._subjects.clear()
-        self._subjects[token] = (user_id, expires)
-        return user_id
+        self._subjects[token] = (user_id, issued, expires)
+        return user_id, issued

@@ -22,6 +22,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from api.auth import api_keys, service
 from api.auth.cache import CredentialCache, VerifiedTokens
+from api.auth.errors import InvalidToken
 from api.auth.identity import SignedInUser
 from api.db.base import utcnow
 from api.dependencies import open_sessions
@@ -69,13 +70,17 @@ async def current_user(
     caches = credential_caches(request)
     method: AuthMethod
     if token:
-        user_id = caches.tokens.user_id(token)
+        user_id, issued_at = caches.tokens.subject(token)
 
         def load_user() -> SignedInUser:  # a miss: in a transaction of its own
             with open_sessions(request)() as session:
                 return service.signed_in_user(session, user_id)
 
         user, method = await caches.users.get(user_id, load_user), "bearer"
+        if not user.issued_in_time(issued_at):
+            raise InvalidToken(
+                "this access token was issued before the password changed; log in again"
+            )
     elif key:
         key_hash = api_keys.key_hash(key)
 

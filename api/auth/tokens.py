@@ -56,15 +56,15 @@ def issue_access_token(user_id: int, role: str, *, now: datetime | None = None) 
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def read_access_expiry(token: str) -> tuple[int, int]:
-    """(user id, expiry as a Unix time) of a valid access token; ``token_expired``
-    or ``invalid_token`` otherwise.
+def read_access_expiry(token: str) -> tuple[int, int, int]:
+    """(user id, issue time, expiry time; Unix seconds) of a valid access token;
+    ``token_expired`` or ``invalid_token`` otherwise.
 
     The signature is checked before any claim, so an expired token that was
     also tampered with is reported as invalid, never as merely expired.
     """
     claims = _verified_claims(token)
-    return _subject(claims), int(claims["exp"])
+    return _subject(claims), int(claims["iat"]), int(claims["exp"])
 
 
 def read_access_claims(token: str) -> tuple[int, str]:

@@ -46,6 +46,7 @@ _claims_registry = jwt.JWTClaimsRegistry(
 class UiSession:
     user_id: int
     session_id: str
+    issued_at: int
 
 
 def _secret() -> bytes:
@@ -78,7 +79,10 @@ def read(cookie: str | None) -> UiSession | None:
     subject = decoded.claims["sub"]
     if not isinstance(subject, str) or not subject.isdigit():
         return None
-    return UiSession(int(subject), str(decoded.claims["jti"]))
+    issued = decoded.claims.get("iat")
+    if not isinstance(issued, int):
+        return None
+    return UiSession(int(subject), str(decoded.claims["jti"]), issued)
 
 
 def csrf_token(session_id: str) -> str:

@@ -97,7 +97,11 @@ def set_password(session: Session, username: str, password: str) -> User:
         raise NotFound(f"no user {canonical!r}", code="user_not_found")
     check_password_policy(password, canonical)
     user.password_hash = hash_password(password)
-    revoked = repository.revoke_refresh_tokens(session, user.id, utcnow())
+    now = utcnow()
+    # Tokens carry their issue time in whole seconds: one issued in this very
+    # second still counts, so a login right after the change works.
+    user.sessions_valid_after = now.replace(microsecond=0)
+    revoked = repository.revoke_refresh_tokens(session, user.id, now)
     log.info("password_set", user_id=user.id, refresh_tokens_revoked=revoked)
     return user
 

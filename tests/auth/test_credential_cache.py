@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.auth.cache import CredentialCache, VerifiedTokens
+from api.auth.cache import DEFAULT_TTL_SECONDS, CredentialCache, VerifiedTokens
 from api.auth.errors import InvalidToken, TokenExpired
 from api.auth.tokens import issue_access_token
 from api.config import get_settings
+from api.users.service import set_password
 from tests.fixtures.db import MakeUser
 
 
@@ -100,10 +101,10 @@ def test_a_remembered_access_token_still_expires() -> None:
         7, "member", now=datetime.now(UTC) - lifetime + timedelta(seconds=1.5)
     ).token
     tokens = VerifiedTokens()
-    assert tokens.user_id(almost_expired) == 7
+    assert tokens.subject(almost_expired)[0] == 7
     time.sleep(2.1)
     with pytest.raises(TokenExpired):
-        tokens.user_id(almost_expired)
+        tokens.subject(almost_expired)
 
 
 def test_a_known_caller_costs_no_database_session(client: TestClient, make_user: MakeUser) -> None:
@@ -120,3 +121,21 @@ def test_a_known_caller_costs_no_database_session(client: TestClient, make_user:
     for _ in range(20):
         assert client.get("/v1/ping", headers=token).status_code == 200
     assert len(opened) == 1  # the first request looked the user up; the others did not
+
+
+def test_setting_a_password_ends_the_access_tokens_issued_before_it(
+    client: TestClient, make_user: MakeUser, db_session: Session
+) -> None:
+    user, _ = make_user()
+    earlier = datetime.now(UTC) - timedelta(seconds=2)
+    old = {"Authorization": f"Bearer {issue_access_token(user.id, user.role, now=earlier).token}"}
+    assert client.get("/v1/ping", headers=old).status_code == 200
+    set_password(db_session, user.username, "a brand new passphrase")
+    db_session.commit()
+    time.sleep(DEFAULT_TTL_SECONDS + 0.1)  # the credential cache's entries live this long
+    refused = client.get("/v1/ping", headers=old)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_token"
+    # A login right after the change works at once, in the same second included.
+    fresh = {"Authorization": f"Bearer {issue_access_token(user.id, user.role).token}"}
+    assert client.get("/v1/ping", headers=fresh).status_code == 200

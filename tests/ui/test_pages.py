@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -23,8 +24,9 @@ from api.ownership import dataset_uri
 from api.storage import get_store
 from api.ui import session as ui_session
 from api.ui.predict_page import EXAMPLE
+from api.users.service import set_password
 from tests.fixtures.db import TEST_PASSWORD, MakeUser
-from tests.ui.conftest import CSRF, PageFor
+from tests.ui.conftest import CSRF, Page, PageFor
 
 
 def _sign_in(
@@ -128,6 +130,19 @@ def test_a_disabled_users_session_stops_opening_pages(
     db_session.commit()
     time.sleep(CACHE_SECONDS + 0.1)  # the credential cache's entries live this long
     assert page.get("/ui/models").status_code == 303
+
+
+def test_setting_a_password_ends_the_page_sessions_opened_before_it(
+    client: TestClient, make_user: MakeUser, db_session: Session
+) -> None:
+    user, _ = make_user()
+    earlier = Page(client, ui_session.issue(user.id, now=datetime.now(UTC) - timedelta(seconds=2)))
+    assert earlier.get("/ui/models").status_code == 200
+    set_password(db_session, user.username, "a brand new passphrase")
+    db_session.commit()
+    time.sleep(CACHE_SECONDS + 0.1)
+    assert earlier.get("/ui/models").status_code == 303  # back to the sign-in page
+    assert Page(client, ui_session.issue(user.id)).get("/ui/models").status_code == 200
 
 
 def test_sign_out_needs_the_csrf_token_and_clears_the_cookie(
