@@ -83,6 +83,8 @@ class Settings(BaseSettings):
 
     # Serving
     model_cache_size: int = Field(default=4, ge=1)
+    # A job input seen to exist this recently is not asked about again (api.storage.recent).
+    input_check_cache_seconds: float = Field(default=1.0, ge=0)
     alias_refresh_seconds: float = 0.5
     prediction_log_batch: int = 500
     prediction_log_flush_seconds: float = 1.0

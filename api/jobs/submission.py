@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api import ownership
 from api.auth.identity import Account
+from api.config import get_settings
 from api.db.tables.job import Job, JobKind
 from api.errors import Conflict, InvalidInput, NotFound
 from api.jobs import service
@@ -28,10 +29,13 @@ from api.sources import service as sources_service
 from api.sources.schemas import SourceInput, SourceOutput
 from api.storage import get_store
 from api.storage.errors import ObjectNotFound
+from api.storage.recent import RecentObjects
 from api.webhooks.urls import check_callback_url
 
 # The app.state attribute holding an alias -> version lookup that needs no query.
 KNOWN_ALIAS = "known_alias"
+# Inputs seen to exist in the last second: a burst of submits on one file asks once.
+RECENT_INPUTS = RecentObjects()
 
 
 def _missing(field: str, uri: str) -> NotFound:
@@ -52,7 +56,7 @@ def fingerprint_input(principal: Principal, uri: str, field: str) -> dict[str, A
             raise _missing(field, uri) from None
         raise
     try:
-        info = get_store().head(uri)
+        info = RECENT_INPUTS.head(get_store(), uri, get_settings().input_check_cache_seconds)
     except ObjectNotFound as exc:
         if isinstance(exc.details, dict) and exc.details.get("bucket_missing"):
             raise NotFound(f"{field}: {exc.message}", code="data_not_found") from exc

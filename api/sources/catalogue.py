@@ -29,14 +29,20 @@ class TableName:
         return f"{self.schema}.{self.name}" if self.schema else self.name
 
 
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
+
+
+def user_schemas(connection: Connection) -> list[str]:
+    """The schemas a job may name: the catalogue's, system schemas left out."""
+    return [s for s in inspect(connection).get_schema_names() if s not in SYSTEM_SCHEMAS]
+
+
 def table_names(connection: Connection) -> list[str]:
     """Every ``[schema.]table`` the connection's user can see (system schemas left out)."""
     inspector = inspect(connection)
     default = inspector.default_schema_name
     names: list[str] = []
-    for schema in inspector.get_schema_names():
-        if schema in ("information_schema", "pg_catalog", "pg_toast"):
-            continue
+    for schema in user_schemas(connection):
         tables = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
         prefix = "" if schema == default else f"{schema}."
         names.extend(f"{prefix}{t}" for t in sorted(tables))

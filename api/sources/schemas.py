@@ -13,6 +13,10 @@ TableName = Annotated[str, Field(min_length=1, max_length=255)]
 Scalar = str | int | float | bool | None
 
 
+def _fits_int64(value: int) -> bool:
+    return -(2**63) <= value < 2**63
+
+
 class DataSourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -71,6 +75,10 @@ class SourceInput(BaseModel):
             raise ValueError("give exactly one of table or query")
         if self.query is not None and (self.columns or self.where):
             raise ValueError("columns and where go with table; a query selects its own")
+        for column, value in (self.where or {}).items():
+            # Past 64 bits no SQL integer column holds it, and SQLite fails on binding it.
+            if isinstance(value, int) and not isinstance(value, bool) and not _fits_int64(value):
+                raise ValueError(f"where[{column!r}]: {value} is outside the 64-bit integer range")
         return self
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, Float, MetaData, Table, Text, inspect
 
 from api.datasets.csv_header import record_ends
-from api.errors import Conflict
+from api.errors import Conflict, InvalidInput
 from api.ml.schema import NUMERIC
-from api.sources.catalogue import TableName, table_exists
+from api.sources.catalogue import TableName, table_exists, user_schemas
 from api.sources.connection import Target, connect
 
 STAGING_PREFIX = "_tasador_stage_"
@@ -41,8 +41,17 @@ def errors_table(name: str) -> str:
 
 
 def check_new_table(connection: Connection, target: Target, table: str) -> None:
-    """409 ``output_exists`` if the table or its errors table exists already."""
+    """409 ``output_exists`` if the table or its errors table exists already; 422
+    ``schema_not_found`` for a schema the source does not list (SQLite's ``temp``
+    among them: a table there would vanish with the job's connection)."""
     name = parse_name(table)
+    if name.schema is not None and name.schema not in (schemas := user_schemas(connection)):
+        raise InvalidInput(
+            f"output_data: source {target.name} has no schema {name.schema!r} for a new "
+            f"table; its schemas: {', '.join(schemas)}",
+            code="schema_not_found",
+            details={"source": target.name, "schema": name.schema},
+        )
     for candidate in (name, TableName(name.schema, errors_table(name.name))):
         if table_exists(connection, candidate):
             raise Conflict(

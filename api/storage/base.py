@@ -167,6 +167,17 @@ class ObjectStore(abc.ABC):
                 for chunk in self.iter_chunks(source, 8 * 1024 * 1024):
                     out.write(chunk)
 
+    def publish_parts(self, sources: list[str], staged: str, target: str) -> None:
+        """Publish the concatenation of ``sources`` at ``target``, as :meth:`publish`
+        would publish it from ``staged``: never replacing an object, and
+        :meth:`is_copy_of` ``(target, staged)`` holds afterwards.
+
+        This default composes into ``staged`` and publishes that; S3 joins the
+        parts at ``target`` directly, saving a copy of the whole output.
+        """
+        self.compose(sources, staged)
+        self.publish(staged, target)
+
     def iter_chunks(self, uri: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
         """The object as a sequence of byte chunks (e.g. to hash or copy it)."""
         with self.open_read(uri) as src:

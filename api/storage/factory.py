@@ -17,6 +17,9 @@ from api.storage.s3 import S3Store
 
 _lock = threading.Lock()
 _cache: tuple[int, tuple[object, ...], ObjectStore] | None = None
+# The settings object the cached store was last handed out for: the same object
+# (get_settings is cached) skips building the key, which resolves a path on disk.
+_last: tuple[int, Settings, ObjectStore] | None = None
 
 
 def _cache_key(settings: Settings) -> tuple[object, ...]:
@@ -47,18 +50,22 @@ def build_store(settings: Settings) -> ObjectStore:
 
 def get_store(settings: Settings | None = None) -> ObjectStore:
     """The store for the current settings, built once per process."""
-    global _cache
+    global _cache, _last
     settings = settings or get_settings()
-    key = _cache_key(settings)
     pid = os.getpid()
+    last = _last
+    if last is not None and last[0] == pid and last[1] is settings:
+        return last[2]
+    key = _cache_key(settings)
     with _lock:
         if _cache is None or _cache[0] != pid or _cache[1] != key:
             _cache = (pid, key, build_store(settings))
+        _last = (pid, settings, _cache[2])
         return _cache[2]
 
 
 def reset_store() -> None:
     """Forget the cached store (tests switching backends, after settings change)."""
-    global _cache
+    global _cache, _last
     with _lock:
-        _cache = None
+        _cache = _last = None

@@ -125,6 +125,9 @@ class S3Store(ObjectStore):
     def compose(self, sources: list[str], target: str) -> None:
         s3_compose.compose(self.client, sources, target, super().compose)
 
+    def publish_parts(self, sources: list[str], staged: str, target: str) -> None:
+        s3_compose.publish_parts(self.client, sources, staged, target, super().publish_parts)
+
     def open_write(self, uri: str) -> AbstractContextManager[BinaryIO]:
         bucket, key = parse_uri(uri)
         return self._writing(bucket, key, uri)

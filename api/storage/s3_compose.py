@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from api.storage.s3_errors import translated
 from api.storage.s3_io import MIN_PART_BYTES
-from api.storage.s3_publish import MAX_COPY_PART, copy_parts
+from api.storage.s3_publish import MAX_COPY_PART, SOURCE_METADATA, copy_parts, source_label
 from api.storage.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -36,6 +36,36 @@ def compose(
     stream: Callable[[list[str], str], None],
 ) -> None:
     """``target`` = the concatenation of ``sources``; ``stream`` is the fallback."""
+    nonempty = _copyable_parts(client, sources)
+    if nonempty is None:
+        stream(sources, target)
+        return
+    copy_parts(client, [(source, None) for source in nonempty], target)
+
+
+def publish_parts(
+    client: S3Client,
+    sources: list[str],
+    staged: str,
+    target: str,
+    fallback: Callable[[list[str], str, str], None],
+) -> None:
+    """Publish the concatenation of ``sources`` at ``target`` in one server-side step.
+
+    The result is labelled as a copy of ``staged`` (which is never written), so
+    it is recognised as that attempt's output exactly as a published staging
+    object would be; ``fallback`` composes into ``staged`` and publishes it.
+    """
+    nonempty = _copyable_parts(client, sources)
+    if nonempty is None:
+        fallback(sources, staged, target)
+        return
+    parts: list[tuple[str, str | None]] = [(source, None) for source in nonempty]
+    copy_parts(client, parts, target, {SOURCE_METADATA: source_label(staged)})
+
+
+def _copyable_parts(client: S3Client, sources: list[str]) -> list[str] | None:
+    """The non-empty ``sources`` when S3 can join them server-side, else None."""
     sizes = []
     for source in sources:
         src = parse_uri(source)
@@ -43,6 +73,5 @@ def compose(
             sizes.append(client.head_object(Bucket=src.bucket, Key=src.key)["ContentLength"])
     nonempty = [s for s, size in zip(sources, sizes, strict=True) if size]
     if not nonempty or not copyable([size for size in sizes if size]):
-        stream(sources, target)
-        return
-    copy_parts(client, [(source, None) for source in nonempty], target)
+        return None
+    return nonempty

@@ -33,7 +33,7 @@ _ABSENT = {"404", "NoSuchKey", "NotFound"}
 _REFUSED = {"PreconditionFailed", "412"}
 
 
-def _label(source: str) -> str:
+def source_label(source: str) -> str:
     # User metadata must be ASCII on the wire.
     return quote(source, safe="/:")
 
@@ -54,7 +54,7 @@ def publish(client: S3Client, source: str, target: str) -> None:
         size = client.head_object(Bucket=src.bucket, Key=src.key)["ContentLength"]
     ranges = [None] if size <= MAX_COPY_PART else _ranges(size)
     copy_parts(
-        client, [(source, span) for span in ranges], target, {SOURCE_METADATA: _label(source)}
+        client, [(source, span) for span in ranges], target, {SOURCE_METADATA: source_label(source)}
     )
 
 
@@ -117,4 +117,4 @@ def is_copy_of(client: S3Client, target: str, source: str) -> bool:
         answer = client.head_object(Bucket=dst.bucket, Key=dst.key)
     except ClientError:
         return False
-    return answer.get("Metadata", {}).get(SOURCE_METADATA) == _label(source)
+    return answer.get("Metadata", {}).get(SOURCE_METADATA) == source_label(source)

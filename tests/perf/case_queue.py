@@ -50,9 +50,11 @@ def _burst(stack: Stack, path: str, body: dict[str, Any], count: int) -> dict[st
     run = {"name": "submit", "method": "POST", "path": path, "body": body,
            "count": count, "warmup": 0, "collect": "id"}  # fmt: skip
     pid = stack.service("api").proc.pid
-    before = cpu_seconds(pid)
+    s3_pid = stack.service("moto").proc.pid
+    before, s3_before = cpu_seconds(pid), cpu_seconds(s3_pid)
     [result] = measure(stack, CLIENTS, [run])
     api_cpu = cpu_seconds(pid) - before
+    result["s3_cpu_ms_per_submit"] = (cpu_seconds(s3_pid) - s3_before) / count * 1000
     if result["errors"]:
         raise RuntimeError(f"{result['errors']} of {count} submits to {path} were refused")
     result["api_cpu_ms_per_submit"] = api_cpu / count * 1000
@@ -132,6 +134,7 @@ def run(stack: Stack, results: Results, *, quick: bool) -> None:
                 {"kind": kind, "jobs": jobs, "submit_seconds": burst["seconds"],
                  "rps": burst["rps"], "p50_ms": burst["p50_ms"], "p99_ms": burst["p99_ms"],
                  "api_cpu_ms_per_submit": burst["api_cpu_ms_per_submit"],
+                 "s3_server_cpu_ms_per_submit": burst["s3_cpu_ms_per_submit"],
                  "client_cpu_share": burst["client_cpu_share"]}
             )  # fmt: skip
     details["drain"] = {"jobs": len(ids), "seconds": drain, "statuses": statuses}

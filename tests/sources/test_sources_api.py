@@ -155,6 +155,7 @@ def training(table: str, **extra: Any) -> dict[str, Any]:
         ),
         (training("listings", columns={}), 422, "missing_columns"),
         (training("listings", where={"no_column": 1}), 422, "column_not_found"),
+        (training("listings", where={"n_rooms": 2**63}), 422, "validation_error"),
         ({"train_data": {"source": "nobody", "table": "listings"}}, 404, "source_not_found"),
         ({"train_data": {"source": "crm", "query": "SELECT 1"}}, 403, "forbidden"),
     ],
@@ -207,6 +208,28 @@ def test_a_table_output_must_be_new_and_on_a_writable_source(
     body = {"input_data": source, "output_data": {"source": "crm_ro", "table": "fresh"}}
     response = client.post("/v1/jobs/batch-inference", json=body, headers=member_headers)
     assert response.status_code == 422 and response.json()["error"]["code"] == "source_read_only"
+    assert jobs(db_session) == 0
+
+
+def test_a_table_output_names_a_schema_the_source_lists(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    member_headers: dict[str, str],
+    crm: None,
+    client_sqlite: tuple[Engine, str],
+    db_session: Session,
+) -> None:
+    write_table(client_sqlite[0], "listings", listings(5))
+    register(client, admin_headers, client_sqlite[1], name="file", writable=True)
+    outputs = [("crm", "nope.scored"), ("crm", "pg_catalog.scored"), ("file", "temp.scored")]
+    for source, table in outputs:
+        body = {
+            "input_data": {"source": source, "table": "listings", "columns": MAPPING},
+            "output_data": {"source": source, "table": table},
+        }
+        response = client.post("/v1/jobs/batch-inference", json=body, headers=member_headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "schema_not_found"
     assert jobs(db_session) == 0
 
 

@@ -1,4 +1,5 @@
-"""One object from parts written by different workers: ``compose`` and ``read_range``.
+"""One object from parts written by different workers: ``compose``,
+``publish_parts`` and ``read_range``.
 
 On S3 the parts are copied server-side into one multipart upload when each but
 the last holds at least 5 MiB; smaller parts are streamed through. Either way
@@ -65,3 +66,32 @@ def test_only_parts_of_at_least_5_mib_are_copied_server_side() -> None:
     assert copyable([MIN_PART_BYTES, MIN_PART_BYTES, 1])
     assert not copyable([MIN_PART_BYTES - 1, MIN_PART_BYTES])
     assert copyable([1])
+
+
+@pytest.mark.parametrize("large", [True, False], ids=["copied", "streamed"])
+def test_published_parts_are_recognised_as_the_attempts_output(
+    store: ObjectStore, large: bool
+) -> None:
+    size = MIN_PART_BYTES if large else 10
+    blobs = [os.urandom(size), os.urandom(size), b"tail"]
+    parts = [_uri(store, f"staging/j/2/parts/{i}-1/predictions.csv") for i in range(3)]
+    for uri, blob in zip(parts, blobs, strict=True):
+        store.put_bytes(uri, blob)
+    staged = _uri(store, "staging/j/2/predictions.csv")
+    target = _uri(store, "outputs/1/j/predictions.csv")
+    store.publish_parts(parts, staged, target)
+    assert store.get_bytes(target) == b"".join(blobs)
+    # A later attempt must know this output for an unrecorded earlier attempt's.
+    assert store.is_copy_of(target, staged)
+    assert not store.is_copy_of(target, _uri(store, "staging/j/1/predictions.csv"))
+
+
+def test_published_parts_never_replace_an_object(store: ObjectStore) -> None:
+    parts = [_uri(store, f"staging/j/1/parts/{i}-1/p.csv") for i in range(2)]
+    for uri in parts:
+        store.put_bytes(uri, os.urandom(MIN_PART_BYTES))
+    target = _uri(store, "outputs/taken-too.csv")
+    store.put_bytes(target, b"someone else's")
+    with pytest.raises(ObjectExists):
+        store.publish_parts(parts, _uri(store, "staging/j/1/p.csv"), target)
+    assert store.get_bytes(target) == b"someone else's"

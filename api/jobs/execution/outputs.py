@@ -58,6 +58,9 @@ class StagedOutput:
     final: str
     name: str
     staged: str
+    # Objects whose concatenation is the output (a partitioned job's parts): then
+    # nothing is written at ``staged``; publishing joins them at ``final``.
+    parts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -72,13 +75,16 @@ class AttemptOutputs:
     # store (a source's staging tables) remove themselves here.
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
-    def stage(self, final: str, name: str) -> str:
+    def stage(self, final: str, name: str, parts: tuple[str, ...] = ()) -> str:
         """Where this attempt writes what it will publish at ``final``.
 
-        A final location already holding someone else's object is refused now,
-        before any work is spent on it, with ``output_exists``.
+        With ``parts``, the output is their concatenation and is joined at
+        ``final`` when published. A final location already holding someone
+        else's object is refused now, before any work is spent on it, with
+        ``output_exists``.
         """
-        output = StagedOutput(final, name, staging_uri(self.job_id, self.attempt, name))
+        staged = staging_uri(self.job_id, self.attempt, name)
+        output = StagedOutput(final, name, staged, parts)
         if get_store().exists(final) and self._earlier_copy(output) is None:
             raise ObjectExists.for_uri(final)
         self.staged[final] = output
@@ -95,18 +101,17 @@ class AttemptOutputs:
         The caller holds the job row lock and has checked that the row still
         names this attempt, so no other attempt of the job publishes meanwhile.
         """
-        store = get_store()
         for output in self.staged.values():
             try:
-                store.publish(output.staged, output.final)
+                _publish(output)
             except ObjectExists:
                 earlier = self._earlier_copy(output)
                 if earlier is None:
                     raise
                 # Published by an attempt that died before recording it.
                 log.warning("unrecorded_output_replaced", uri=output.final, attempt=earlier)
-                store.delete(output.final)
-                store.publish(output.staged, output.final)
+                get_store().delete(output.final)
+                _publish(output)
             self.published.append(output.final)
 
     def unpublish(self) -> None:
@@ -142,3 +147,11 @@ class AttemptOutputs:
             if store.is_copy_of(output.final, staging_uri(self.job_id, attempt, output.name)):
                 return attempt
         return None
+
+
+def _publish(output: StagedOutput) -> None:
+    store = get_store()
+    if output.parts:
+        store.publish_parts(list(output.parts), output.staged, output.final)
+    else:
+        store.publish(output.staged, output.final)

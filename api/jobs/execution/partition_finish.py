@@ -3,11 +3,12 @@
 Each partition records its counts with a conditional UPDATE that names its
 attempt, under the job row lock: partitions finishing together are serialised,
 so exactly one of them sees every partition done. That one assembles the
-outputs inside the same transaction: the part objects, in input order, become
-one object at the job's staging location (server-side on S3, see
-``ObjectStore.compose``), which is published and recorded as a job's output
-always is (``AttemptOutputs``). Should it fail, the transaction rolls back, the
-partition stays ``running`` without a heartbeat, and the reaper sends it again.
+outputs inside the same transaction: the part objects, in input order, are
+published as one object and recorded as a job's output always is
+(``AttemptOutputs``); S3 joins them server-side straight at the output key
+(``ObjectStore.publish_parts``), so the whole output is never copied twice.
+Should it fail, the transaction rolls back, the partition stays ``running``
+without a heartbeat, and the reaper sends it again.
 """
 
 from __future__ import annotations
@@ -135,18 +136,19 @@ def _succeeded(session: Session, run: PartitionRun, counts: BatchCounts) -> None
 
 
 def _assemble(session: Session, job: Job, outputs: AttemptOutputs) -> BatchResult:
-    """Compose every partition's parts into the job's outputs and publish them."""
+    """Publish every partition's parts, joined, as the job's outputs."""
     parts = partitioning.partitions(session, job.id)
     allowed = ownership.authorize_batch(job.owner_id, job.id, job.request)
     # Only jobs with a CSV input and output are split (a data source's run whole).
     assert isinstance(allowed.output_data, str) and allowed.errors_data is not None
-    store = get_store()
-    staged = outputs.stage(allowed.output_data, "predictions.csv")
-    store.compose([_parts(p, "predictions.csv") for p in parts], staged)
+    outputs.stage(
+        allowed.output_data, "predictions.csv", tuple(_parts(p, "predictions.csv") for p in parts)
+    )
     failed = sum(p.invalid_rows for p in parts)
     if failed:
-        staged = outputs.stage(allowed.errors_data, "errors.csv")
-        store.compose([_parts(p, "errors.csv") for p in parts], staged)
+        outputs.stage(
+            allowed.errors_data, "errors.csv", tuple(_parts(p, "errors.csv") for p in parts)
+        )
     outputs.publish()
     split = job.inputs.get("split", {})
     return BatchResult(
