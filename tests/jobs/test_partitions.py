@@ -124,6 +124,27 @@ def test_a_split_job_with_an_interval_writes_the_ranges_of_an_unsplit_run(
     assert output.split(b"\n", 1)[0].endswith(b",price_pred,price_lower,price_upper")
 
 
+def test_of_two_split_jobs_naming_one_output_the_second_fails_at_once_leaving_nothing(
+    live_client: TestClient, headers: dict[str, str], version: int
+) -> None:
+    uri = own_data_uri(live_client, headers)
+    get_store().put_bytes(uri, csv_bytes(generate(2_500, seed=8).drop(columns=["price"])))
+    output = own_data_uri(live_client, headers, "outputs")
+    body = {"input_data": uri, "output_data": output, "model": version}
+    ids = [  # both pass the submit check: neither output exists yet
+        live_client.post("/v1/jobs/batch-inference", json=body, headers=headers).json()["id"]
+        for _ in range(2)
+    ]
+    jobs = [wait_for_job(live_client, headers, job_id, timeout=60) for job_id in ids]
+    assert sorted(job["status"] for job in jobs) == ["failed", "succeeded"], jobs
+    [lost] = [job for job in jobs if job["status"] == "failed"]
+    assert lost["error"]["code"] == "output_exists"
+    [won] = [job for job in jobs if job["status"] == "succeeded"]
+    assert get_store().get_bytes(output).count(b"\n") == won["result"]["rows"] + 1
+    for job_id in ids:
+        assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
+
+
 def test_cancel_stops_every_partition_and_leaves_no_output(
     live_client: TestClient, headers: dict[str, str], version: int
 ) -> None:
@@ -145,6 +166,9 @@ def test_cancel_stops_every_partition_and_leaves_no_output(
         statuses = {p.status for p in partitioning.partitions(session, uuid.UUID(job_id))}
     assert statuses <= {PartitionStatus.SUCCEEDED, PartitionStatus.CANCELLED}
     assert PartitionStatus.CANCELLED in statuses
-    time.sleep(3)  # running partitions stop at their next chunk and drop their parts
+    # Running partitions stop at their next chunk and drop their parts.
+    deadline = time.monotonic() + 30
+    while list(get_store().list_objects("tasador", f"staging/{job_id}/")):
+        assert time.monotonic() < deadline, "a cancelled partition left its parts"
+        time.sleep(0.2)
     assert not get_store().exists(output)
-    assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []

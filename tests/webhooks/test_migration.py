@@ -50,13 +50,24 @@ def _names(entry: Difference) -> list[str]:
     return [str(n) for n in names]
 
 
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def _sqlite_at(tmp_path: Path, revision: str) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path / 'hooks.db'}"
-    upgrade("0003_webhooks", url=url)
+    upgrade(revision, url=url)
     engine = build_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """The embedded database as the webhooks revision left it."""
+    yield from _sqlite_at(tmp_path, "0003_webhooks")
+
+
+@pytest.fixture
+def sqlite_head_engine(tmp_path: Path) -> Iterator[Engine]:
+    """The embedded database as the service runs on it today."""
+    yield from _sqlite_at(tmp_path, "head")
 
 
 def test_sqlite_upgrade_matches_the_tables_and_downgrade_removes_them(
@@ -75,10 +86,10 @@ def test_postgres_schema_matches_the_tables(migrated_engine: Engine) -> None:
 
 @pytest.mark.services  # the database is SQLite, but the retry is scheduled on the broker
 def test_a_delivery_runs_on_the_embedded_sqlite_database(
-    sqlite_engine: Engine, receiver: Receiver, webhook_env: dict[str, str]
+    sqlite_head_engine: Engine, receiver: Receiver, webhook_env: dict[str, str]
 ) -> None:
     previous = get_engine()
-    configure_engine(sqlite_engine)
+    configure_engine(sqlite_head_engine)
     try:
         delivery = delivery_of(finished_job(committed_user(), receiver.url))
         assert drive(delivery.id) == "delivered"

@@ -20,11 +20,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.db.tables.job import JobKind
+from api.errors import TasadorError
 from api.jobs.execution.outputs import AttemptOutputs
 from api.jobs.schemas import JobResult
 
 Finalizer = Callable[[Session], JobResult]
 Error = dict[str, Any]
+
+
+def error_of(exc: TasadorError) -> Error:
+    """The ``error`` a job records for a failure that names its own problem."""
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
 
 
 class Outcome(StrEnum):

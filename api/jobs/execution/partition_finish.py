@@ -26,10 +26,11 @@ from api.db.base import utcnow
 from api.db.session import session_scope
 from api.db.tables.job import Job, JobStatus
 from api.db.tables.job_partition import JobPartition, PartitionStatus
+from api.errors import TasadorError
 from api.jobs import repository, service
 from api.jobs.execution import partitioning
 from api.jobs.execution.batch_io import BatchCounts
-from api.jobs.execution.context import Error, Outcome
+from api.jobs.execution.context import Error, Outcome, error_of
 from api.jobs.execution.outputs import AttemptOutputs, staging_uri
 from api.jobs.schemas import BatchResult
 from api.logging import get_logger
@@ -94,9 +95,16 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
                 job.progress = done / total
                 return outcome
             assembled = AttemptOutputs(job.id, job.attempts)
-            service.finish(
-                session, job, JobStatus.SUCCEEDED, result=_assemble(session, job, assembled)
-            )
+            try:
+                result = _assemble(session, job, assembled)
+            except TasadorError as exc:  # another job published at the output meanwhile
+                assembled.unpublish()
+                assembled.discard()
+                assembled = None
+                service.finish(session, job, JobStatus.FAILED, error=error_of(exc))
+                outcome = Outcome.FAILED
+                return outcome
+            service.finish(session, job, JobStatus.SUCCEEDED, result=result)
     except BaseException:
         if assembled is not None and assembled.published and not _recorded(run.job_id):
             assembled.unpublish()

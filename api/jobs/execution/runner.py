@@ -35,6 +35,7 @@ from api.jobs.execution.context import (
     JobContext,
     JobHandedOff,
     Outcome,
+    error_of,
 )
 from api.jobs.execution.heartbeat import Heartbeat
 from api.logging import get_logger
@@ -103,7 +104,7 @@ def execute(
     except SoftTimeLimitExceeded:
         return None, {"code": "time_limit", "message": "the job ran past its time limit"}
     except TasadorError as exc:
-        return None, _error_of(exc)
+        return None, error_of(exc)
     except Exception as exc:
         log.exception("job_crashed", error=repr(exc))
         return None, internal_error(ctx.job_id)
@@ -119,7 +120,7 @@ def conclude(ctx: JobContext, finalize: Finalizer | None, error: Error | None) -
             try:
                 outcome = _record(ctx, JobStatus.SUCCEEDED, finalize, None)
             except TasadorError as exc:
-                error = _error_of(exc)
+                error = error_of(exc)
             except Exception as exc:
                 log.exception("job_finalize_failed", error=repr(exc))
                 error = internal_error(ctx.job_id)
@@ -187,10 +188,6 @@ def _stopped(ctx: JobContext) -> Outcome:
         return lost
     error = {"code": "internal_error", "message": "the run stopped without being cancelled"}
     return _record(ctx, JobStatus.FAILED, None, error)
-
-
-def _error_of(exc: TasadorError) -> Error:
-    return {"code": exc.code, "message": exc.message, "details": exc.details}
 
 
 def _record(
