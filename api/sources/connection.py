@@ -107,7 +107,7 @@ def _check_sqlite(url: URL) -> None:
 
 
 def _is_service_database(url: URL) -> bool:
-    own = make_url(get_settings().database_url)
+    own = make_url(get_settings().sqlalchemy_url)
     if own.get_backend_name() != url.get_backend_name():
         return False
     if url.get_backend_name() == "sqlite":

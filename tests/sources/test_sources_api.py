@@ -5,6 +5,8 @@ Refusals come before any job exists: the jobs table is checked empty after each.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,9 @@ from sqlalchemy.orm import Session
 from api.config import get_settings
 from api.db.tables.data_source import DataSource
 from api.db.tables.job import Job
+from api.errors import InvalidInput
 from api.registry import service as registry_service
+from api.sources.connection import parse_url
 from tests.fixtures.logs import CapturedLines
 from tests.sources.conftest import RENAMED, SECRET, listings, write_table
 
@@ -267,3 +271,22 @@ def test_a_source_in_use_by_a_queued_job_cannot_be_deleted(
     assert client.post(f"/v1/jobs/{job}/cancel", headers=member_headers).status_code == 200
     assert client.delete("/v1/data-sources/crm", headers=admin_headers).status_code == 204
     assert client.get("/v1/data-sources/crm", headers=admin_headers).status_code == 404
+
+
+def test_on_the_embedded_database_sources_register_and_its_own_file_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The standalone service runs on a SQLite file under its data directory and
+    # has no TASADOR_DATABASE_URL.
+    monkeypatch.delenv("TASADOR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TASADOR_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        own = make_url(get_settings().sqlalchemy_url)
+        assert parse_url(f"sqlite:///{tmp_path / 'client.db'}").database is not None
+        with pytest.raises(InvalidInput, match="own database"):
+            parse_url(own.render_as_string())
+        assert parse_url(f"postgresql+psycopg://someone@127.0.0.1/{uuid.uuid4().hex}")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
