@@ -108,16 +108,16 @@ class VerifiedTokens:
         self._subjects: dict[str, tuple[int, int, int]] = {}
 
     def subject(self, token: str) -> tuple[int, int]:
-        """(user id, issue time) of the token; ``token_expired`` or ``invalid_token``
-        as on a first check."""
+        """(user id, credentials generation) of the token; ``token_expired`` or
+        ``invalid_token`` as on a first check."""
         known = self._subjects.get(token)
         if known is not None and time.time() < known[2]:
             return known[0], known[1]
-        user_id, issued, expires = read_access_expiry(token)
+        user_id, generation, expires = read_access_expiry(token)
         if len(self._subjects) >= self.max_entries:
             now = time.time()
             self._subjects = {t: s for t, s in self._subjects.items() if now < s[2]}
             if len(self._subjects) >= self.max_entries:
                 self._subjects.clear()
-        self._subjects[token] = (user_id, issued, expires)
-        return user_id, issued
+        self._subjects[token] = (user_id, generation, expires)
+        return user_id, generation

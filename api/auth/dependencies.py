@@ -70,14 +70,14 @@ async def current_user(
     caches = credential_caches(request)
     method: AuthMethod
     if token:
-        user_id, issued_at = caches.tokens.subject(token)
+        user_id, generation = caches.tokens.subject(token)
 
         def load_user() -> SignedInUser:  # a miss: in a transaction of its own
             with open_sessions(request)() as session:
                 return service.signed_in_user(session, user_id)
 
         user, method = await caches.users.get(user_id, load_user), "bearer"
-        if not user.issued_in_time(issued_at):
+        if not user.current(generation):
             raise InvalidToken(
                 "this access token was issued before the password changed; log in again"
             )

@@ -37,16 +37,16 @@ class SignedInUser:
     username: str
     role: str
     created_at: datetime
-    # Unix second before which a token or page session of this user is refused.
-    sessions_valid_after: int | None = None
+    # Credentials issued under another generation are refused (see User).
+    credentials_generation: int = 0
 
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 
-    def issued_in_time(self, issued_at: int) -> bool:
-        """Whether a credential issued at Unix second ``issued_at`` still counts."""
-        return self.sessions_valid_after is None or issued_at >= self.sessions_valid_after
+    def current(self, generation: int) -> bool:
+        """Whether a credential issued under ``generation`` still counts."""
+        return generation == self.credentials_generation
 
     @property
     def is_active(self) -> bool:
@@ -55,6 +55,5 @@ class SignedInUser:
 
     @classmethod
     def of(cls, user: User) -> SignedInUser:
-        valid_after = user.sessions_valid_after
-        since = int(valid_after.timestamp()) if valid_after is not None else None
-        return cls(user.id, user.username, user.role, user.created_at, since)
+        generation = user.credentials_generation
+        return cls(user.id, user.username, user.role, user.created_at, generation)

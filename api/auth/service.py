@@ -35,7 +35,8 @@ class TokenPair:
 
 
 def _issue_pair(session: Session, user: User, family_id: uuid.UUID, now: datetime) -> TokenPair:
-    access = issue_access_token(user.id, user.role, now=now)
+    generation = user.credentials_generation
+    access = issue_access_token(user.id, user.role, generation=generation, now=now)
     refresh = new_secret(REFRESH_TOKEN_PREFIX)
     lifetime = timedelta(days=get_settings().refresh_token_days)
     repository.add_refresh_token(
@@ -46,6 +47,7 @@ def _issue_pair(session: Session, user: User, family_id: uuid.UUID, now: datetim
             token_hash=digest(refresh),
             created_at=now,
             expires_at=now + lifetime,
+            generation=generation,
         ),
     )
     return TokenPair(access.token, refresh, access.expires_in)
@@ -122,6 +124,8 @@ def refresh(session: Session, refresh_token: str, client_address: str) -> TokenP
     user = repository.user(session, row.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the account of this refresh token is disabled")
+    if row.generation != user.credentials_generation:  # issued before the password changed
+        raise InvalidToken("the refresh token was revoked; log in again")
     row.used_at = now
     pair = _issue_pair(session, user, row.family_id, now)
     log.info("token_refreshed", user_id=user.id, client=client_address)

@@ -1,6 +1,8 @@
 """Access tokens: short-lived HS256 JWTs signed with the service's secret key.
 
-Claims: ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``, ``type="access"``.
+Claims: ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``, ``type="access"``,
+``gen`` (the user's credentials generation: a token of an earlier one, from
+before the password was last set, is refused).
 The role in the token is informative only: the request's user, role included,
 comes from the database through the credential cache (``api.auth.cache``), so a
 deactivated user or a changed role takes effect within a second.
@@ -41,7 +43,9 @@ def _key() -> OctKey:
     return OctKey.import_key(get_settings().secret_key.get_secret_value())
 
 
-def issue_access_token(user_id: int, role: str, *, now: datetime | None = None) -> AccessToken:
+def issue_access_token(
+    user_id: int, role: str, *, generation: int = 0, now: datetime | None = None
+) -> AccessToken:
     now = now or datetime.now(UTC)
     lifetime = timedelta(minutes=get_settings().access_token_minutes)
     claims = {
@@ -51,20 +55,21 @@ def issue_access_token(user_id: int, role: str, *, now: datetime | None = None) 
         "exp": int((now + lifetime).timestamp()),
         "jti": uuid.uuid4().hex,
         "type": TOKEN_TYPE,
+        "gen": generation,
     }
     token = jwt.encode({"alg": ALGORITHM}, claims, _key(), algorithms=[ALGORITHM])
     return AccessToken(token=token, expires_in=int(lifetime.total_seconds()))
 
 
 def read_access_expiry(token: str) -> tuple[int, int, int]:
-    """(user id, issue time, expiry time; Unix seconds) of a valid access token;
-    ``token_expired`` or ``invalid_token`` otherwise.
+    """(user id, credentials generation, expiry as a Unix time) of a valid access
+    token; ``token_expired`` or ``invalid_token`` otherwise.
 
     The signature is checked before any claim, so an expired token that was
     also tampered with is reported as invalid, never as merely expired.
     """
     claims = _verified_claims(token)
-    return _subject(claims), int(claims["iat"]), int(claims["exp"])
+    return _subject(claims), _generation(claims), int(claims["exp"])
 
 
 def read_access_claims(token: str) -> tuple[int, str]:
@@ -96,3 +101,11 @@ def _subject(claims: dict[str, Any]) -> int:
     if not isinstance(subject, str) or not subject.isdigit():
         raise InvalidToken("the access token names no user")
     return int(subject)
+
+
+def _generation(claims: dict[str, Any]) -> int:
+    # Tokens issued before generations existed carry none: they are generation 0.
+    generation = claims.get("gen", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise InvalidToken("the access token's generation is not a number")
+    return generation

@@ -96,7 +96,7 @@ async def log_in(
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         ui_session.COOKIE_NAME,
-        ui_session.issue(user.id),
+        ui_session.issue(user.id, generation=user.credentials_generation),
         max_age=int(ui_session.SESSION_LIFETIME.total_seconds()),
         path="/ui",
         httponly=True,

@@ -75,7 +75,7 @@ async def ui_viewer(request: Request) -> Viewer:
         user = await credential_caches(request).users.get(user_id, load_user)
     except TasadorError as exc:  # the user was deleted or disabled
         raise LoginRequired(login_redirect_target(request)) from exc
-    if not user.issued_in_time(found.issued_at):  # signed in before the password changed
+    if not user.current(found.generation):  # signed in before the password changed
         raise LoginRequired(login_redirect_target(request))
     request.state.user_id = user.id  # read by the access log
     return Viewer(user, ui_session.csrf_token(found.session_id))

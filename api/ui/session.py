@@ -46,14 +46,14 @@ _claims_registry = jwt.JWTClaimsRegistry(
 class UiSession:
     user_id: int
     session_id: str
-    issued_at: int
+    generation: int
 
 
 def _secret() -> bytes:
     return get_settings().secret_key.get_secret_value().encode()
 
 
-def issue(user_id: int, *, now: datetime | None = None) -> str:
+def issue(user_id: int, *, generation: int = 0, now: datetime | None = None) -> str:
     """A new session cookie value for ``user_id``."""
     now = now or datetime.now(UTC)
     claims = {
@@ -62,6 +62,7 @@ def issue(user_id: int, *, now: datetime | None = None) -> str:
         "exp": int((now + SESSION_LIFETIME).timestamp()),
         "jti": uuid.uuid4().hex,
         "type": SESSION_TYPE,
+        "gen": generation,
     }
     return jwt.encode({"alg": _ALGORITHM}, claims, OctKey.import_key(_secret()), [_ALGORITHM])
 
@@ -79,10 +80,10 @@ def read(cookie: str | None) -> UiSession | None:
     subject = decoded.claims["sub"]
     if not isinstance(subject, str) or not subject.isdigit():
         return None
-    issued = decoded.claims.get("iat")
-    if not isinstance(issued, int):
+    generation = decoded.claims.get("gen", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
         return None
-    return UiSession(int(subject), str(decoded.claims["jti"]), issued)
+    return UiSession(int(subject), str(decoded.claims["jti"]), generation)
 
 
 def csrf_token(session_id: str) -> str:

@@ -98,9 +98,9 @@ def set_password(session: Session, username: str, password: str) -> User:
     check_password_policy(password, canonical)
     user.password_hash = hash_password(password)
     now = utcnow()
-    # Tokens carry their issue time in whole seconds: one issued in this very
-    # second still counts, so a login right after the change works.
-    user.sessions_valid_after = now.replace(microsecond=0)
+    # Every credential issued so far names the old generation, including one a
+    # refresh running at this very moment hands out.
+    user.credentials_generation = User.credentials_generation + 1
     revoked = repository.revoke_refresh_tokens(session, user.id, now)
     log.info("password_set", user_id=user.id, refresh_tokens_revoked=revoked)
     return user

@@ -78,3 +78,22 @@ def test_an_access_token_is_not_a_refresh_token(client: TestClient, make_user: M
     user, password = make_user()
     access = log_in(client, user.username, password).json()["access_token"]
     assert _code(_refresh(client, access)) == (401, "invalid_token")
+
+
+def test_a_refresh_token_issued_before_the_password_was_set_is_refused(
+    client: TestClient, make_user: MakeUser, db_session: Session
+) -> None:
+    # A refresh that commits while the password is being set escapes the
+    # revocation of the user's tokens; its generation still gives it away.
+    user, password = make_user()
+    pair = log_in(client, user.username, password).json()
+    user.credentials_generation += 1  # what setting the password does, minus the revocation
+    db_session.commit()
+    assert _code(_refresh(client, pair["refresh_token"])) == (401, "invalid_token")
+    fresh = log_in(client, user.username, password).json()
+    again = _refresh(client, fresh["refresh_token"])
+    assert again.status_code == 200
+    me = client.get(
+        "/v1/users/me", headers={"Authorization": f"Bearer {again.json()['access_token']}"}
+    )
+    assert me.status_code == 200

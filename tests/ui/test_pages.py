@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -136,13 +135,15 @@ def test_setting_a_password_ends_the_page_sessions_opened_before_it(
     client: TestClient, make_user: MakeUser, db_session: Session
 ) -> None:
     user, _ = make_user()
-    earlier = Page(client, ui_session.issue(user.id, now=datetime.now(UTC) - timedelta(seconds=2)))
+    earlier = Page(client, ui_session.issue(user.id))
     assert earlier.get("/ui/models").status_code == 200
     set_password(db_session, user.username, "a brand new passphrase")
     db_session.commit()
     time.sleep(CACHE_SECONDS + 0.1)
     assert earlier.get("/ui/models").status_code == 303  # back to the sign-in page
-    assert Page(client, ui_session.issue(user.id)).get("/ui/models").status_code == 200
+    db_session.refresh(user)
+    later = Page(client, ui_session.issue(user.id, generation=user.credentials_generation))
+    assert later.get("/ui/models").status_code == 200
 
 
 def test_sign_out_needs_the_csrf_token_and_clears_the_cookie(

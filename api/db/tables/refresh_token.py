@@ -27,3 +27,5 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The user's credentials generation when this token was issued (see User).
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")

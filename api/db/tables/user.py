@@ -24,9 +24,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=ROLE_MEMBER)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Access tokens and page sessions issued before this second no longer count
-    # (set when the password is set: everyone holding the old one is signed out).
-    sessions_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Goes up when the password is set: access tokens, page sessions and refresh
+    # tokens issued under an earlier generation stop counting.
+    credentials_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:
