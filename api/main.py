@@ -58,6 +58,22 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _headline(details: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error the message names: for a value that fits none of a union's
+    branches, the branch that got furthest, not the first branch's type mismatch
+    (an object given for ``str | SourceInput`` is refused for what is wrong in it,
+    not for not being a string)."""
+    first = details[0]
+    if not str(first.get("type", "")).endswith("_type") or len(first["loc"]) < 2:
+        return first
+    parent = first["loc"][:-1]
+    for other in details[1:]:
+        sibling = other["loc"][: len(parent)] == parent and other["loc"] != first["loc"]
+        if sibling and not str(other.get("type", "")).endswith("_type"):
+            return other
+    return first
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TasadorError)
     async def _domain(_: Request, exc: TasadorError) -> JSONResponse:
@@ -66,7 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        first = _headline(details) if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
         body = error_envelope("validation_error", f"{where}: {first['msg']}", details)
         return JSONResponse(body, status_code=422)

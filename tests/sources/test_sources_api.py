@@ -179,6 +179,15 @@ def test_names_not_in_the_catalogue_are_refused_before_a_job_exists(
     assert jobs(db_session) == 0
 
 
+def test_a_where_value_refused_is_named_in_the_message(
+    client: TestClient, member_headers: dict[str, str], crm: None
+) -> None:
+    body = training("listings", where={"n_rooms": 2**63})
+    response = client.post("/v1/jobs/training", json=body, headers=member_headers)
+    assert response.status_code == 422
+    assert "outside the 64-bit integer range" in response.json()["error"]["message"]
+
+
 def test_an_admin_query_is_checked_by_running_it_for_no_rows(
     client: TestClient, admin_headers: dict[str, str], crm: None, db_session: Session
 ) -> None:
