@@ -62,6 +62,11 @@ class CredentialCache(Generic[V]):
                     raise  # this request was cancelled
                 # The request doing the lookup went away; try again.
 
+    async def reload(self, key: Hashable, load: Callable[[], V]) -> V:
+        """A fresh lookup of ``key`` that replaces the cached value, for a caller
+        that knows it is out of date (it joins no lookup already under way)."""
+        return await self._load(key, load)
+
     async def _load(self, key: Hashable, load: Callable[[], V]) -> V:
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
@@ -76,7 +81,8 @@ class CredentialCache(Generic[V]):
             future.exception()  # retrieved: no "never retrieved" warning without waiters
             raise
         finally:
-            del self._loading[key]
+            if self._loading.get(key) is future:  # a reload may have replaced it
+                del self._loading[key]
         self._store(key, started, value)
         future.set_result(value)
         return value

@@ -14,6 +14,7 @@ The user is a frozen ``SignedInUser``; a route that needs the row loads it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -62,6 +63,21 @@ def credential_caches(request: Request) -> CredentialCaches:
     return caches
 
 
+async def user_of_generation(
+    caches: CredentialCaches,
+    user_id: int,
+    generation: int,
+    load: Callable[[], SignedInUser],
+) -> SignedInUser:
+    """The user, from the cache unless a credential of a newer generation shows the
+    cached snapshot predates a password change: then from the database. Only the
+    server signs generations, so no caller can force lookups with made-up ones."""
+    user = await caches.users.get(user_id, load)
+    if generation > user.credentials_generation:
+        user = await caches.users.reload(user_id, load)
+    return user
+
+
 async def current_user(
     request: Request,
     token: Annotated[str | None, Depends(_bearer)],
@@ -76,7 +92,8 @@ async def current_user(
             with open_sessions(request)() as session:
                 return service.signed_in_user(session, user_id)
 
-        user, method = await caches.users.get(user_id, load_user), "bearer"
+        user = await user_of_generation(caches, user_id, generation, load_user)
+        method = "bearer"
         if not user.current(generation):
             raise InvalidToken(
                 "this access token was issued before the password changed; log in again"

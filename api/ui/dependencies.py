@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.auth import service as auth_service
-from api.auth.dependencies import credential_caches
+from api.auth.dependencies import credential_caches, user_of_generation
 from api.auth.identity import SignedInUser
 from api.dependencies import open_sessions
 from api.errors import Forbidden, InvalidInput, TasadorError
@@ -72,7 +72,9 @@ async def ui_viewer(request: Request) -> Viewer:
             return auth_service.signed_in_user(db, user_id)
 
     try:
-        user = await credential_caches(request).users.get(user_id, load_user)
+        user = await user_of_generation(
+            credential_caches(request), user_id, found.generation, load_user
+        )
     except TasadorError as exc:  # the user was deleted or disabled
         raise LoginRequired(login_redirect_target(request)) from exc
     if not user.current(found.generation):  # signed in before the password changed

@@ -138,3 +138,18 @@ def test_setting_a_password_ends_the_access_tokens_issued_before_it(
     db_session.refresh(user)
     fresh = issue_access_token(user.id, user.role, generation=user.credentials_generation)
     assert client.get("/v1/ping", headers={"Authorization": f"Bearer {fresh.token}"}).is_success
+
+
+def test_a_token_of_the_new_generation_works_at_once_though_the_cache_is_older(
+    client: TestClient, make_user: MakeUser, db_session: Session
+) -> None:
+    user, _ = make_user()
+    old = {"Authorization": f"Bearer {issue_access_token(user.id, user.role).token}"}
+    assert client.get("/v1/ping", headers=old).status_code == 200  # caches generation 0
+    set_password(db_session, user.username, "a brand new passphrase")
+    db_session.commit()
+    db_session.refresh(user)
+    new = issue_access_token(user.id, user.role, generation=user.credentials_generation)
+    answer = client.get("/v1/ping", headers={"Authorization": f"Bearer {new.token}"})
+    assert answer.status_code == 200  # no wait for the cached snapshot to expire
+    assert client.get("/v1/ping", headers=old).status_code == 401  # the reload saw the change
