@@ -23,11 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for table in ("users", "refresh_tokens"):
-        column = "credentials_generation" if table == "users" else "generation"
-        op.add_column(
-            table, sa.Column(column, sa.Integer(), server_default="0", nullable=False)
-        )
+    generation = {"server_default": "0", "nullable": False}
+    op.add_column("users", sa.Column("credentials_generation", sa.Integer(), **generation))
+    op.add_column("refresh_tokens", sa.Column("generation", sa.Integer(), **generation))
 
 
 def downgrade() -> None:
