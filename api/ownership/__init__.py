@@ -37,7 +37,7 @@ from api.ownership.rules import (
     visible_uri,
     write_refusal,
 )
-from api.ownership.sources import check_source_read, is_source
+from api.ownership.sources import check_source_read, is_source, may_read_rows_of
 
 __all__ = [
     "BatchAccess",
@@ -61,6 +61,7 @@ __all__ = [
     "is_source",
     "load_principal",
     "may_read",
+    "may_read_rows_of",
     "output_prefix",
     "promotion_mode",
     "read_refusal",

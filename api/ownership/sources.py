@@ -13,10 +13,21 @@ from typing import Any
 
 from api.errors import Forbidden
 from api.ownership.principal import Principal
+from api.ownership.rules import may_read
 
 
 def is_source(location: object) -> bool:
     return isinstance(location, Mapping)
+
+
+def may_read_rows_of(principal: Principal, lineage: Mapping[str, Any]) -> bool:
+    """Whether ``principal`` may read the rows a model version was trained on, as
+    its lineage names them: a location they may read, a registered source's table
+    (every signed-in user may); an admin's query, or anything for admins."""
+    uri = lineage.get("uri")
+    if principal.is_admin or (isinstance(uri, str) and may_read(principal, uri)):
+        return True
+    return uri is None and bool(lineage.get("source")) and not lineage.get("query")
 
 
 def check_source_read(principal: Principal, location: Mapping[str, Any], field: str) -> None:

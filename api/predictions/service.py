@@ -16,7 +16,7 @@ from api.db.tables.prediction_log import PredictionLog
 from api.errors import Conflict, Forbidden, InvalidInput, TasadorError
 from api.ml.predictor import UnpredictableInput
 from api.observability import PREDICTION_LATENCY, PREDICTIONS
-from api.ownership import Principal, may_read
+from api.ownership import Principal, may_read_rows_of
 from api.predictions import repository
 from api.predictions.log_buffer import PredictionEvent
 from api.predictions.schemas import PredictionRequest, parse_request
@@ -118,15 +118,9 @@ def _unavailable(version: int, what: str, code: str) -> Conflict:
 
 def _check_may_see_rows(caller: Principal, served: ServedModel) -> None:
     """Comparables are the version's own training rows: a caller gets them only
-    if they may read the data it was trained on (their own dataset, a shared
-    location, a registered source's table; admins always), as for the training
-    data's location on the version itself."""
-    lineage = served.training_data
-    uri = lineage.get("uri")
-    if caller.is_admin or (isinstance(uri, str) and may_read(caller, uri)):
+    if they may read the data it was trained on."""
+    if may_read_rows_of(caller, served.training_data):
         return
-    if uri is None and lineage.get("source") and not lineage.get("query"):
-        return  # a registered source's table, which every signed-in user may read
     raise Forbidden(
         f"comparables are rows of the data model version {served.version} was trained on, "
         "which you may not read; leave out `comparables`",
