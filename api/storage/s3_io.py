@@ -5,8 +5,10 @@ Reading wraps botocore's ``StreamingBody`` in a ``RawIOBase`` so Python's own
 ``io.TextIOWrapper`` and ``pandas.read_csv(chunksize=...)`` pull the object a
 buffer at a time instead of downloading it whole.
 
-Writing buffers at most one part in memory and uploads each full part as soon
-as it is ready. Nothing is visible at the key until the upload is completed, and
+Writing uploads each full part as soon as it is ready, on a thread of its own,
+so the writer goes on producing the next part meanwhile (a batch job keeps
+predicting while its output travels): at most one part is in flight and one is
+being filled. Nothing is visible at the key until the upload is completed, and
 an aborted upload leaves nothing behind, which is what makes writes all-or-nothing.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from api.storage.s3_errors import translated
@@ -64,7 +67,9 @@ class MultipartWriter(io.RawIOBase):
 
     The multipart upload is started lazily: an object smaller than one part is
     sent with a single ``PutObject`` on :meth:`commit`, which is just as atomic
-    and leaves no upload to clean up if the writer is abandoned.
+    and leaves no upload to clean up if the writer is abandoned. A part's upload
+    runs in the background; its failure surfaces at the next part, or at
+    :meth:`commit`, which then aborts the upload.
     """
 
     def __init__(self, client: S3Client, bucket: str, key: str, uri: str, part_bytes: int) -> None:
@@ -79,6 +84,8 @@ class MultipartWriter(io.RawIOBase):
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
+        self._uploader: ThreadPoolExecutor | None = None
+        self._in_flight: Future[CompletedPartTypeDef] | None = None
         self._finished = False
 
     def writable(self) -> bool:
@@ -90,24 +97,34 @@ class MultipartWriter(io.RawIOBase):
         view = memoryview(data).cast("B")
         self._buffer += view
         while len(self._buffer) >= self._part_bytes:
-            self._upload_part(bytes(self._buffer[: self._part_bytes]))
+            self._send_part(bytes(self._buffer[: self._part_bytes]))
             del self._buffer[: self._part_bytes]
         return len(view)
 
-    def _upload_part(self, data: bytes) -> None:
-        with translated(self._uri):
-            if self._upload_id is None:
+    def _send_part(self, data: bytes) -> None:
+        """Start uploading ``data`` as the next part, once the previous one is done."""
+        self._settle()
+        if self._upload_id is None:
+            with translated(self._uri):
                 started = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
-                self._upload_id = started["UploadId"]
-            number = len(self._parts) + 1
+            self._upload_id = started["UploadId"]
+            self._uploader = ThreadPoolExecutor(1, thread_name_prefix="s3-part")
+        assert self._uploader is not None
+        number = len(self._parts) + 1
+        self._in_flight = self._uploader.submit(self._upload_part, self._upload_id, number, data)
+
+    def _upload_part(self, upload_id: str, number: int, data: bytes) -> CompletedPartTypeDef:
+        with translated(self._uri):
             answer = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=data,
+                Bucket=self._bucket, Key=self._key, UploadId=upload_id, PartNumber=number, Body=data
             )
-        self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+        return {"ETag": answer["ETag"], "PartNumber": number}
+
+    def _settle(self) -> None:
+        """Wait for the part in flight; its error, if any, is raised here."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            self._parts.append(in_flight.result())
 
     def commit(self) -> None:
         """Publish the object: a single put, or the last part and completion."""
@@ -121,7 +138,8 @@ class MultipartWriter(io.RawIOBase):
                     )
             else:
                 if self._buffer:
-                    self._upload_part(bytes(self._buffer))
+                    self._send_part(bytes(self._buffer))
+                self._settle()
                 with translated(self._uri):
                     self._client.complete_multipart_upload(
                         Bucket=self._bucket,
@@ -139,7 +157,10 @@ class MultipartWriter(io.RawIOBase):
         if self._finished:
             return
         upload_id, self._upload_id = self._upload_id, None
+        in_flight = self._in_flight
         self._finish()
+        if in_flight is not None:
+            in_flight.exception()  # wait: aborting under a running part may leave it behind
         if upload_id is None:
             return
         try:
@@ -154,6 +175,10 @@ class MultipartWriter(io.RawIOBase):
         self._finished = True
         self._buffer = bytearray()
         self._parts = []
+        self._in_flight = None
+        if self._uploader is not None:
+            self._uploader.shutdown(wait=False)
+            self._uploader = None
 
     def close(self) -> None:
         # Closing (e.g. by a TextIOWrapper) must not publish: only commit() does,

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from api.storage import InvalidUri, ObjectNotFound, ObjectStore, S3Store
+from api.storage.errors import StorageError
 from tests.fixtures.s3 import TEST_CHUNK_BYTES
 
 MiB = 1024 * 1024
@@ -58,6 +59,28 @@ def test_failed_write_leaves_no_object(store: ObjectStore) -> None:
     if isinstance(store, S3Store):
         uploads = store.client.list_multipart_uploads(Bucket=str(store.bucket))
         assert uploads.get("Uploads", []) == []
+
+
+def test_a_part_that_fails_in_the_background_fails_the_write(s3_store: S3Store) -> None:
+    """Parts upload while the writer goes on; a part's failure must still reach the
+    writer at its next part and leave nothing behind, not be lost on the uploading
+    thread."""
+    uri = _uri(s3_store, "lost/upload.bin")
+    client, bucket = s3_store.client, str(s3_store.bucket)
+    wrote_everything = False
+    with pytest.raises(StorageError), s3_store.open_write(uri) as out:
+        out.write(os.urandom(TEST_CHUNK_BYTES + 1))  # the first part leaves
+        out.flush()
+        for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            # The upload vanishes under the writer, as after a bucket lifecycle rule.
+            client.abort_multipart_upload(
+                Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        out.write(os.urandom(3 * TEST_CHUNK_BYTES))  # later parts have nowhere to go
+        wrote_everything = True
+    assert not wrote_everything, "the failed part surfaced only at the end"
+    assert not s3_store.exists(uri)
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_failed_overwrite_keeps_the_previous_version(store: ObjectStore) -> None:
