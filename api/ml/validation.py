@@ -189,6 +189,13 @@ def _check_numeric(raw: pd.Series, column: str, collector: _Collector) -> pd.Ser
     infinite = np.isinf(array)
     collector.add(infinite, column, "not a finite number")
     finite = np.isfinite(array)
+    if column != TARGET:
+        # The trees compare features as float32: a value that overflows it cannot be
+        # predicted (nor trained on), so it is the row's problem, not the job's.
+        with np.errstate(over="ignore"):
+            overflows = finite & np.isinf(array.astype(np.float32))
+        _add_with_value(collector, overflows, column, "too large for the model", array)
+        finite &= ~overflows
     if column in AREA_COLUMNS:
         _add_with_value(collector, finite & (array < 0), column, "negative area", array)
     elif column in COUNT_COLUMNS:

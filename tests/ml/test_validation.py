@@ -102,6 +102,21 @@ def test_infinite_values_are_reported() -> None:
     assert problems == [Problem(1, "net_usable_area", "not a finite number")]
 
 
+def test_a_feature_beyond_float32_is_a_row_problem_not_a_crash() -> None:
+    # The trees compare float32: 1e39 would become infinity there. Such a row must
+    # land among the invalid rows, while a large but representable value passes.
+    result = validate_frame(
+        read(
+            GOOD,
+            "casa,las condes,120,1e39,3,2,-33.41,-70.55,9000",
+            "casa,las condes,120,3e38,3,2,-33.41,-70.55,9000",
+        ),
+        require_target=True,
+    )
+    assert result.problems == [Problem(2, "net_area", "too large for the model: 1e+39")]
+    assert len(result.frame) == 2
+
+
 def test_every_problem_of_a_row_is_reported_and_only_valid_rows_are_kept() -> None:
     result = validate_frame(
         read(GOOD, "villa,,x,-1,3,2,-33.41,-70.55,-4", GOOD), require_target=True
