@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -34,6 +36,7 @@ PREDICTION_COLUMN = "price_pred"
 INTERVAL_COLUMNS = ("price_lower", "price_upper")
 Intervals = tuple[float, IntervalModel]  # (level, calibration)
 ERROR_HEADER = ("row", "column", "reason")
+Columns = list[npt.NDArray[np.float64]]  # the values of the added columns, valid rows only
 
 
 @dataclass
@@ -95,24 +98,32 @@ def _echo(out: IO[bytes], part: TextChunk, positions: npt.NDArray[np.intp], pric
     out.write(b"\n".join(lines))
 
 
+def _predicted_columns(
+    predictor: FastPredictor, part: TextChunk, intervals: Intervals | None
+) -> Columns:
+    """The added columns' values for the valid rows of a chunk (none when it has none)."""
+    valid = part.chunk.valid
+    if valid.empty:
+        return []
+    predicted = _predict(predictor, valid)
+    if intervals is None:
+        return [predicted]
+    return [predicted, *intervals[1].bounds(predicted, intervals[0])]
+
+
 def _write_predictions(
     out: IO[bytes],
     text_out: IO[str],
     part: TextChunk,
-    predictor: FastPredictor,
-    intervals: Intervals | None,
+    columns: Columns,
+    added: list[str],
     header: bool,
 ) -> int:
     chunk = part.chunk
-    added = [PREDICTION_COLUMN, *(INTERVAL_COLUMNS if intervals is not None else ())]
     if header:
         text_out.write(",".join([*map(str, chunk.raw.columns), *added]) + "\n")
-    if chunk.valid.empty:
+    if not columns:
         return 0
-    predicted = _predict(predictor, chunk.valid)
-    columns = [predicted]
-    if intervals is not None:
-        columns.extend(intervals[1].bounds(predicted, intervals[0]))
     positions = chunk.raw.index.get_indexer(chunk.valid.index)
     if part.spans is None:
         rows = chunk.raw.iloc[positions]
@@ -124,6 +135,34 @@ def _write_predictions(
         joined = cells[0] if len(cells) == 1 else [b",".join(r) for r in zip(*cells, strict=True)]
         _echo(out, part, positions, joined)
     return len(positions)
+
+
+def _ahead(
+    chunks: Iterator[TextChunk], predict: Callable[[TextChunk], Columns]
+) -> Generator[tuple[TextChunk, Columns], None, None]:
+    """Each chunk with its predictions, the next chunk read while this one is predicted.
+
+    Reading and checking rows is Python and pandas; the tree kernels run without
+    the GIL. Predicting chunk k on a thread while the caller writes chunk k - 1
+    and reads chunk k + 1 keeps both cores busy instead of alternating between
+    the two kinds of work. Errors come in row order: a chunk that cannot be read
+    first lets the chunk before it raise its own prediction error.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="predict") as worker:
+        pending: tuple[TextChunk, Future[Columns]] | None = None
+        while True:
+            try:
+                part = next(chunks, None)
+            except BaseException:
+                if pending is not None:
+                    pending[1].result()
+                raise
+            following = None if part is None else (part, worker.submit(predict, part))
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            if following is None:
+                return
+            pending = following
 
 
 def predict_csv(
@@ -154,16 +193,22 @@ def predict_csv(
         if headers:
             error_writer.writerow(ERROR_HEADER)
         chunks = iter_text_chunks(hashing, chunk_rows=chunk_rows, first_row=first_row)  # type: ignore[arg-type]
-        for number, part in enumerate(chunks):
-            counts.predicted += _write_predictions(
-                predictions, out, part, predictor, intervals, header=headers and number == 0
-            )
-            problems = part.chunk.problems
-            error_writer.writerows((p.row, p.column, p.reason) for p in problems)
-            counts.failed += len({p.row for p in problems})
-            counts.bytes_read = hashing.size
-            if after_chunk is not None:
-                after_chunk(counts)
+        added = [PREDICTION_COLUMN, *(INTERVAL_COLUMNS if intervals is not None else ())]
+        predicted = _ahead(chunks, lambda part: _predicted_columns(predictor, part, intervals))
+        # Closed at once when a chunk's write or ``after_chunk`` raises: the chunk
+        # being predicted ahead is waited for, not left running.
+        with closing(predicted):
+            for number, (part, columns) in enumerate(predicted):
+                header = headers and number == 0
+                counts.predicted += _write_predictions(
+                    predictions, out, part, columns, added, header
+                )
+                problems = part.chunk.problems
+                error_writer.writerows((p.row, p.column, p.reason) for p in problems)
+                counts.failed += len({p.row for p in problems})
+                counts.bytes_read = hashing.size
+                if after_chunk is not None:
+                    after_chunk(counts)
     finally:
         # Leave the binary streams open: their owners decide to publish or abort.
         out.flush()
