@@ -165,13 +165,19 @@ def _check_text(raw: pd.Series, column: str, collector: _Collector) -> pd.Series
     return text
 
 
+_FLOAT32_MAX = f"the trees compare float32, at most {np.finfo(np.float32).max!s}"
+
+
 def _check_numeric(raw: pd.Series, column: str, collector: _Collector) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         values = raw.astype("float64")
         missing = values.isna().to_numpy()
         not_number = np.zeros(len(raw), dtype=bool)
     else:
-        values = pd.to_numeric(raw, errors="coerce").astype("float64")
+        # A chunk whose cells are all true/false reads as booleans, which to_numeric
+        # would turn into 1 and 0: as text they are refused, whatever the chunking.
+        text = raw.astype("str") if pd.api.types.is_bool_dtype(raw.dtype) else raw
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
         unparsed = values.isna().to_numpy()
         # Only the cells that did not parse need the (slow, per-cell) blank test.
         suspects = raw[unparsed]
@@ -189,13 +195,17 @@ def _check_numeric(raw: pd.Series, column: str, collector: _Collector) -> pd.Ser
     infinite = np.isinf(array)
     collector.add(infinite, column, "not a finite number")
     finite = np.isfinite(array)
-    if column != TARGET:
-        # The trees compare features as float32: a value that overflows it cannot be
-        # predicted (nor trained on), so it is the row's problem, not the job's.
-        with np.errstate(over="ignore"):
-            overflows = finite & np.isinf(array.astype(np.float32))
-        _add_with_value(collector, overflows, column, "too large for the model", array)
-        finite &= ~overflows
+    # The trees compare features as float32, and a price reaches them through the
+    # target encoding: a value that overflows float32 cannot be predicted nor
+    # trained on, so it is the row's problem, not the job's.
+    with np.errstate(over="ignore"):
+        overflows = finite & np.isinf(array.astype(np.float32))
+    if overflows.any():
+        shown = array[overflows].tolist()
+        collector.add(
+            overflows, column, [f"{v!r} is too large for the model ({_FLOAT32_MAX})" for v in shown]
+        )
+    finite &= ~overflows
     if column in AREA_COLUMNS:
         _add_with_value(collector, finite & (array < 0), column, "negative area", array)
     elif column in COUNT_COLUMNS:

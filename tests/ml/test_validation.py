@@ -102,19 +102,34 @@ def test_infinite_values_are_reported() -> None:
     assert problems == [Problem(1, "net_usable_area", "not a finite number")]
 
 
-def test_a_feature_beyond_float32_is_a_row_problem_not_a_crash() -> None:
-    # The trees compare float32: 1e39 would become infinity there. Such a row must
-    # land among the invalid rows, while a large but representable value passes.
+def test_a_value_beyond_float32_is_a_row_problem_not_a_crash() -> None:
+    # The trees compare float32 (a price reaches them through the target encoding):
+    # 1e39 would become infinity there. Such rows must land among the invalid rows,
+    # while a large but representable value passes.
     result = validate_frame(
         read(
             GOOD,
             "casa,las condes,120,1e39,3,2,-33.41,-70.55,9000",
             "casa,las condes,120,3e38,3,2,-33.41,-70.55,9000",
+            "casa,las condes,120,300,3,2,-33.41,-70.55,1e300",
         ),
         require_target=True,
     )
-    assert result.problems == [Problem(2, "net_area", "too large for the model: 1e+39")]
+    limit = "the trees compare float32, at most 3.4028235e+38"
+    assert result.problems == [
+        Problem(2, "net_area", f"1e+39 is too large for the model ({limit})"),
+        Problem(4, "price", f"1e+300 is too large for the model ({limit})"),
+    ]
     assert len(result.frame) == 2
+
+
+def test_true_and_false_are_not_numbers_however_the_rows_are_chunked() -> None:
+    # A chunk whose column holds only booleans reads as bool; it must be refused as
+    # the same cells are in a chunk where the column reads as text.
+    frame = read(GOOD).assign(n_rooms=[True])
+    assert frame["n_rooms"].dtype == bool
+    problems = validate_frame(frame, require_target=True).problems
+    assert problems == [Problem(1, "n_rooms", "not a number: 'True'")]
 
 
 def test_every_problem_of_a_row_is_reported_and_only_valid_rows_are_kept() -> None:
