@@ -13,7 +13,9 @@ metadata, which is how :func:`is_copy_of` recognises it later.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 SOURCE_METADATA = "tasador-source"
 MAX_COPY_PART = 5 * 1024**3  # UploadPartCopy's limit per part
+COPY_THREADS: Final[int] = 4  # parts copied at once (boto3's default pool holds 10 connections)
 _PART = 1024**3
 _ABSENT = {"404", "NoSuchKey", "NotFound"}
 _REFUSED = {"PreconditionFailed", "412"}
@@ -74,20 +77,12 @@ def copy_parts(
             Bucket=dst.bucket, Key=dst.key, Metadata=metadata or {}
         )["UploadId"]
     try:
+        # Parts are copied side by side: each copy is a round trip the store spends
+        # its own time on, and the store serves several at once.
+        copy = partial(_copy_part, client, target, upload_id)
+        with ThreadPoolExecutor(max(1, min(COPY_THREADS, len(parts))), "s3-copy") as pool:
+            done = list(pool.map(copy, range(1, len(parts) + 1), parts))
         with translated(target):
-            done: list[CompletedPartTypeDef] = []
-            for number, (source, span) in enumerate(parts, start=1):
-                src = parse_uri(source)
-                extra = {"CopySourceRange": span} if span else {}
-                answer = client.upload_part_copy(
-                    Bucket=dst.bucket,
-                    Key=dst.key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": src.bucket, "Key": src.key},
-                    **extra,  # type: ignore[arg-type]
-                )
-                done.append({"ETag": answer["CopyPartResult"]["ETag"], "PartNumber": number})
             try:
                 client.complete_multipart_upload(
                     Bucket=dst.bucket,
@@ -105,6 +100,25 @@ def copy_parts(
         with contextlib.suppress(Exception):
             client.abort_multipart_upload(Bucket=dst.bucket, Key=dst.key, UploadId=upload_id)
         raise
+
+
+def _copy_part(
+    client: S3Client, target: str, upload_id: str, number: int, part: tuple[str, str | None]
+) -> CompletedPartTypeDef:
+    """Copy ``part`` (a source and a byte range, or None for all of it) as part ``number``."""
+    dst, (source, span) = parse_uri(target), part
+    src = parse_uri(source)
+    extra = {"CopySourceRange": span} if span else {}
+    with translated(target):
+        answer = client.upload_part_copy(
+            Bucket=dst.bucket,
+            Key=dst.key,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource={"Bucket": src.bucket, "Key": src.key},
+            **extra,  # type: ignore[arg-type]
+        )
+    return {"ETag": answer["CopyPartResult"]["ETag"], "PartNumber": number}
 
 
 def _ranges(size: int) -> list[str | None]:

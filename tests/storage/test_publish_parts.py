@@ -9,12 +9,14 @@ the result is the parts' bytes in order, all or nothing.
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 
 import pytest
 
-from api.storage import ObjectExists, ObjectStore, S3Store
+from api.storage import ObjectExists, ObjectNotFound, ObjectStore, S3Store
 from api.storage.s3_compose import copyable
 from api.storage.s3_io import MIN_PART_BYTES
+from api.storage.s3_publish import copy_parts
 
 
 def _uri(store: ObjectStore, key: str) -> str:
@@ -88,3 +90,28 @@ def test_published_parts_are_recognised_as_the_attempts_output(
     # A later attempt must know this output for an unrecorded earlier attempt's.
     assert store.is_copy_of(target, staged)
     assert not store.is_copy_of(target, _uri(store, "staging/j/1/predictions.csv"))
+
+
+def test_parts_copied_side_by_side_keep_their_order(s3_store: S3Store) -> None:
+    # Six ranges of one object are copied at once; joined, they must be the object.
+    data = os.urandom(6 * MIN_PART_BYTES + 3)
+    source = _uri(s3_store, "staging/j/1/whole.csv")
+    s3_store.put_bytes(source, data)
+    cuts = [*(k * MIN_PART_BYTES for k in range(6)), len(data)]  # the last range 3 bytes longer
+    spans = [f"bytes={start}-{end - 1}" for start, end in pairwise(cuts)]
+    target = _uri(s3_store, "outputs/rejoined.csv")
+    copy_parts(s3_store.client, [(source, span) for span in spans], target)
+    assert s3_store.get_bytes(target) == data
+
+
+def test_a_part_that_cannot_be_copied_leaves_no_object_and_no_upload(s3_store: S3Store) -> None:
+    present = _uri(s3_store, "staging/j/1/parts/0-1/predictions.csv")
+    s3_store.put_bytes(present, os.urandom(MIN_PART_BYTES))
+    missing = _uri(s3_store, "staging/j/1/parts/1-1/predictions.csv")
+    target = _uri(s3_store, "outputs/never.csv")
+    parts: list[tuple[str, str | None]] = [(present, None), (missing, None), (present, None)]
+    with pytest.raises(ObjectNotFound):
+        copy_parts(s3_store.client, parts, target)
+    assert not s3_store.exists(target)
+    uploads = s3_store.client.list_multipart_uploads(Bucket=str(s3_store.bucket))
+    assert uploads.get("Uploads", []) == []
