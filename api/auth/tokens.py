@@ -103,9 +103,17 @@ def _subject(claims: dict[str, Any]) -> int:
     return int(subject)
 
 
-def _generation(claims: dict[str, Any]) -> int:
-    # Tokens issued before generations existed carry none: they are generation 0.
+def generation_claim(claims: dict[str, Any]) -> int | None:
+    """The ``gen`` claim of a signed token (access token or page session), None
+    when it is not an integer. Tokens from before generations carry none: 0."""
     generation = claims.get("gen", 0)
     if not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    return generation
+
+
+def _generation(claims: dict[str, Any]) -> int:
+    generation = generation_claim(claims)
+    if generation is None:
         raise InvalidToken("the access token's generation is not a number")
     return generation

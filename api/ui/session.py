@@ -26,6 +26,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
+from api.auth.tokens import generation_claim
 from api.config import get_settings
 
 COOKIE_NAME: Final[str] = "tasador_session"
@@ -80,8 +81,8 @@ def read(cookie: str | None) -> UiSession | None:
     subject = decoded.claims["sub"]
     if not isinstance(subject, str) or not subject.isdigit():
         return None
-    generation = decoded.claims.get("gen", 0)
-    if not isinstance(generation, int) or isinstance(generation, bool):
+    generation = generation_claim(decoded.claims)
+    if generation is None:
         return None
     return UiSession(int(subject), str(decoded.claims["jti"]), generation)
 
