@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -30,6 +29,7 @@ from tests.fixtures.worker import (
     Worker,
     log_in_committed_member,
     own_data_uri,
+    staging_left,
     wait_for_job,
 )
 from tests.jobs.conftest import FAST_PARAMS, csv_bytes
@@ -106,7 +106,7 @@ def test_a_split_job_writes_the_bytes_of_an_unsplit_run(
     assert errors == expected_err
     assert sorted(pd.read_csv(io.BytesIO(errors))["row"].unique()) == [4, 2_501, 4_321]
     assert result["input_sha256"] == hashlib.sha256(data).hexdigest()
-    assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
+    assert staging_left(job_id) == []
 
 
 def test_a_split_job_with_an_interval_writes_the_ranges_of_an_unsplit_run(
@@ -142,7 +142,7 @@ def test_of_two_split_jobs_naming_one_output_the_second_fails_at_once_leaving_no
     [won] = [job for job in jobs if job["status"] == "succeeded"]
     assert get_store().get_bytes(output).count(b"\n") == won["result"]["rows"] + 1
     for job_id in ids:
-        assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
+        assert staging_left(job_id) == []
 
 
 def test_cancel_stops_every_partition_and_leaves_no_output(
@@ -167,8 +167,5 @@ def test_cancel_stops_every_partition_and_leaves_no_output(
     assert statuses <= {PartitionStatus.SUCCEEDED, PartitionStatus.CANCELLED}
     assert PartitionStatus.CANCELLED in statuses
     # Running partitions stop at their next chunk and drop their parts.
-    deadline = time.monotonic() + 30
-    while list(get_store().list_objects("tasador", f"staging/{job_id}/")):
-        assert time.monotonic() < deadline, "a cancelled partition left its parts"
-        time.sleep(0.2)
+    assert staging_left(job_id, timeout=30) == [], "a cancelled partition left its parts"
     assert not get_store().exists(output)

@@ -27,7 +27,13 @@ from api.ml.synth import generate
 from api.registry import artifacts
 from api.registry import service as registry_service
 from api.storage import get_store
-from tests.fixtures.worker import Worker, log_in_committed_member, own_data_uri, wait_for_job
+from tests.fixtures.worker import (
+    Worker,
+    log_in_committed_member,
+    own_data_uri,
+    staging_left,
+    wait_for_job,
+)
 from tests.jobs.conftest import FAST_PARAMS, csv_bytes
 
 pytestmark = pytest.mark.integration
@@ -152,7 +158,7 @@ def test_cancelling_a_running_batch_job_leaves_no_output(
     assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
     time.sleep(3)  # give the worker time to notice and abort its uploads
     assert not get_store().exists(output)
-    assert list(get_store().list_objects("tasador", f"staging/{job_id}/")) == []
+    assert staging_left(job_id) == []
     assert live_client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "cancelled"
 
 
