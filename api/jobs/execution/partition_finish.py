@@ -13,6 +13,7 @@ without a heartbeat, and the reaper sends it again.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,7 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
                 job.progress = done / total
                 return outcome
             assembled = AttemptOutputs(job.id, job.attempts)
+            started = time.monotonic()
             try:
                 result = _assemble(session, job, assembled)
             except TasadorError as exc:  # another job published at the output meanwhile
@@ -105,6 +107,9 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
                 outcome = Outcome.FAILED
                 return outcome
             service.finish(session, job, JobStatus.SUCCEEDED, result=result)
+            log.info(
+                "job_assembled", partitions=total, seconds=round(time.monotonic() - started, 3)
+            )
     except BaseException:
         if assembled is not None and assembled.published and not _recorded(run.job_id):
             assembled.unpublish()
@@ -117,7 +122,6 @@ def conclude(run: PartitionRun, counts: BatchCounts | None, error: Error | None)
     if assembled is not None:
         assembled.discard()
         _drop_parts(run.job_id)
-        log.info("job_assembled", partitions=total)
     return outcome
 
 
