@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import numpy as np
+
 CATEGORICAL: Final[list[str]] = ["type", "sector"]
 NUMERIC: Final[list[str]] = [
     "net_usable_area",
@@ -31,6 +33,10 @@ PROPERTY_TYPES: Final[frozenset[str]] = frozenset({"casa", "departamento"})
 # Coordinates outside it are typing errors, e.g. swapped or unsigned lat/lon.
 LATITUDE_RANGE: Final[tuple[float, float]] = (-56.0, -17.5)
 LONGITUDE_RANGE: Final[tuple[float, float]] = (-76.0, -66.0)
+
+# The trees compare features as float32 (a price reaches them through the target
+# encoding): a larger number cannot be trained on nor predicted.
+FLOAT32_MAX: Final[float] = float(np.finfo(np.float32).max)
 
 AREA_COLUMNS: Final[list[str]] = ["net_usable_area", "net_area"]
 COUNT_COLUMNS: Final[list[str]] = ["n_rooms", "n_bathroom"]

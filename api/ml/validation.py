@@ -26,6 +26,7 @@ from api.ml.schema import (
     CATEGORICAL,
     COUNT_COLUMNS,
     FEATURES,
+    FLOAT32_MAX,
     LATITUDE_RANGE,
     LONGITUDE_RANGE,
     NUMERIC,
@@ -165,7 +166,7 @@ def _check_text(raw: pd.Series, column: str, collector: _Collector) -> pd.Series
     return text
 
 
-_FLOAT32_MAX = f"the trees compare float32, at most {np.finfo(np.float32).max!s}"
+_TOO_LARGE = f"the trees compare float32, at most {np.float32(FLOAT32_MAX)!s}"
 
 
 def _check_numeric(raw: pd.Series, column: str, collector: _Collector) -> pd.Series:
@@ -203,7 +204,7 @@ def _check_numeric(raw: pd.Series, column: str, collector: _Collector) -> pd.Ser
     if overflows.any():
         shown = array[overflows].tolist()
         collector.add(
-            overflows, column, [f"{v!r} is too large for the model ({_FLOAT32_MAX})" for v in shown]
+            overflows, column, [f"{v!r} is too large for the model ({_TOO_LARGE})" for v in shown]
         )
     finite &= ~overflows
     if column in AREA_COLUMNS:

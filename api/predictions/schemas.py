@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -36,12 +35,9 @@ from typing_extensions import TypedDict
 from api.errors import InvalidInput
 from api.ml.comparables import MAX_COMPARABLES
 from api.ml.intervals import MAX_LEVEL, MIN_LEVEL
-from api.ml.schema import FEATURES, LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
+from api.ml.schema import FEATURES, FLOAT32_MAX, LATITUDE_RANGE, LONGITUDE_RANGE, PROPERTY_TYPES
 
 MAX_INSTANCES: Final[int] = 1000
-# The model compares features as float32; larger values cannot be predicted (batch
-# and training data meet the same limit in api.ml.validation).
-FLOAT32_MAX: Final[float] = float(np.finfo(np.float32).max)
 _TYPES_TEXT = " or ".join(repr(t) for t in sorted(PROPERTY_TYPES))
 
 # An alias name; the prediction log keeps what was asked for in 64 characters.

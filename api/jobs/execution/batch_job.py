@@ -1,8 +1,9 @@
 """The batch-inference job: stream rows through a model, chunk by chunk.
 
-Memory stays flat whatever the input size: two chunks of rows are in memory at a
-time. Rows come from a CSV or a data source (``tabular``) and go to staged
-objects or a source's staging tables (``batch_sinks``), made final only when
+Memory stays flat whatever the input size: at most three chunks of rows are in
+memory at a time (one read, one predicted, one written). Rows come from a CSV or
+a data source (``tabular``) and go to staged objects or a source's staging
+tables (``batch_sinks``), made final only when
 the job is recorded as succeeded, so a cancelled, failed or superseded run
 leaves no output, partial or whole.
 """
